@@ -1,0 +1,310 @@
+"""Experiment configuration: TOML files parsed into frozen, validated parameter objects.
+
+Every problem in a file is reported at once, one line each, naming the file, the key, the value
+and what is allowed. Nothing downstream ever sees an unvalidated value.
+
+Units: prices in USD, times in years (``dt`` also accepts ``"1d"``, ``"8h"``, ``"5min"``),
+rates and volatilities annualised, quantities in contracts (units of the underlying).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+__all__ = [
+    "DT_UNITS",
+    "AnalysisConfig",
+    "ConfigError",
+    "Experiment",
+    "GarchTModel",
+    "GbmModel",
+    "HawkesModel",
+    "KouModel",
+    "MertonModel",
+    "ModelConfig",
+    "RunConfig",
+    "StableModel",
+    "StudentTModel",
+    "config_hash",
+    "load_config",
+    "parse_config",
+]
+
+YEAR_DAYS = 365.0
+DT_UNITS = {
+    "y": 1.0,
+    "d": 1.0 / YEAR_DAYS,
+    "h": 1.0 / (YEAR_DAYS * 24),
+    "min": 1.0 / (YEAR_DAYS * 24 * 60),
+    "s": 1.0 / (YEAR_DAYS * 24 * 3600),
+}
+_DT_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(y|d|h|min|s)\s*$")
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be run. ``problems`` holds one message per bad key."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = list(problems)
+        lines = "\n".join(f"  {source}: {p}" for p in self.problems)
+        super().__init__(f"{len(self.problems)} problem(s) in {source}:\n{lines}")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+Positive = Annotated[float, Field(gt=0)]
+NonNegative = Annotated[float, Field(ge=0)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+
+
+class RunConfig(_Frozen):
+    """How much to simulate and how: the Monte Carlo budget, not the model."""
+
+    name: str = "experiment"
+    seed: Annotated[int, Field(ge=0, lt=2**32)] = 0
+    dtype: Literal["float32", "float64"] = "float32"
+    paths: Annotated[int, Field(ge=1)] = 100_000
+    chunk_size: Annotated[int, Field(ge=1)] = 50_000
+    steps: Annotated[int, Field(ge=1)] = 256
+    dt: Positive = 1.0 / YEAR_DAYS
+    #: how many whole paths to keep for fan charts (the first ones by global index)
+    keep_paths: Annotated[int, Field(ge=0, le=10_000)] = 200
+
+    @field_validator("dt", mode="before")
+    @classmethod
+    def _parse_dt(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            m = _DT_RE.match(v)
+            if not m:
+                raise ValueError(
+                    "a time step is a positive number of years or a string such as "
+                    "'1d', '8h', '5min', '30s'"
+                )
+            return float(m.group(1)) * DT_UNITS[m.group(2)]
+        return v
+
+    @model_validator(mode="after")
+    def _chunk_fits(self) -> RunConfig:
+        if self.chunk_size > self.paths:
+            raise ValueError(
+                f"run.chunk_size = {self.chunk_size}: must be <= run.paths ({self.paths})"
+            )
+        return self
+
+    @property
+    def horizon(self) -> float:
+        """Simulated horizon in years."""
+        return self.steps * self.dt
+
+    @property
+    def n_chunks(self) -> int:
+        return math.ceil(self.paths / self.chunk_size)
+
+
+class _ModelBase(_Frozen):
+    s0: Positive = 100_000.0
+    #: "physical" uses ``mu``; "risk_neutral" sets the drift so that E[S_t] = s0 exp(r t)
+    mode: Literal["physical", "risk_neutral"] = "physical"
+    mu: float = 0.0
+    r: float = 0.0
+
+
+class GbmModel(_ModelBase):
+    name: Literal["gbm"]
+    sigma: Positive = 0.6
+
+
+class StudentTModel(_ModelBase):
+    """Student-t increments. Give ``sigma`` (a standard deviation, needs nu > 2) or ``scale``."""
+
+    name: Literal["student_t"]
+    nu: Positive = 3.0
+    sigma: Positive | None = None
+    scale: Positive | None = None
+    #: risk-neutral mode clips increments at +-clip standard units (t has no exponential moment)
+    clip: Positive = 20.0
+
+    @model_validator(mode="after")
+    def _one_scale(self) -> StudentTModel:
+        if (self.sigma is None) == (self.scale is None):
+            raise ValueError("model: give exactly one of model.sigma or model.scale")
+        if self.sigma is not None and self.nu <= 2:
+            raise ValueError(
+                f"model.nu = {self.nu}: sigma (a standard deviation) needs nu > 2; "
+                "use model.scale for nu <= 2"
+            )
+        return self
+
+
+class MertonModel(_ModelBase):
+    name: Literal["merton"]
+    sigma: NonNegative = 0.5
+    lam: NonNegative = 5.0
+    mu_j: float = -0.05
+    sigma_j: NonNegative = 0.08
+
+
+class KouModel(_ModelBase):
+    name: Literal["kou"]
+    sigma: NonNegative = 0.5
+    lam: NonNegative = 5.0
+    p: Probability = 0.4
+    eta_up: Annotated[float, Field(gt=1)] = 15.0
+    eta_down: Positive = 10.0
+
+
+class GarchTModel(_ModelBase):
+    """GARCH(1,1) on per-step log returns with standardised Student-t innovations.
+
+    ``omega`` is in per-step variance units; the first step starts at the stationary variance.
+    """
+
+    name: Literal["garch_t"]
+    omega: Positive = 2e-6
+    alpha: NonNegative = 0.08
+    beta: NonNegative = 0.9
+    nu: Annotated[float, Field(gt=2)] = 4.0
+    clip: Positive = 20.0
+
+    @model_validator(mode="after")
+    def _stationary(self) -> GarchTModel:
+        if self.alpha + self.beta >= 1:
+            raise ValueError(
+                f"model.alpha + model.beta = {self.alpha + self.beta}: must be < 1 "
+                "(covariance-stationary GARCH)"
+            )
+        return self
+
+
+class HawkesModel(_ModelBase):
+    """Gaussian diffusion plus self-exciting Gaussian log-jumps (intensities per year)."""
+
+    name: Literal["hawkes"]
+    sigma: NonNegative = 0.5
+    lam0: Positive = 2.0
+    alpha: NonNegative = 20.0
+    beta: Positive = 40.0
+    mu_j: float = -0.04
+    sigma_j: NonNegative = 0.05
+
+    @model_validator(mode="after")
+    def _stable(self) -> HawkesModel:
+        if self.alpha >= self.beta:
+            raise ValueError(
+                f"model.alpha = {self.alpha}: must be < model.beta ({self.beta}) "
+                "for a stationary Hawkes intensity"
+            )
+        return self
+
+
+class StableModel(_ModelBase):
+    """Alpha-stable increments, scale ``scale * dt**(1/alpha)`` per step."""
+
+    name: Literal["stable"]
+    alpha: Annotated[float, Field(gt=0, le=2)] = 1.7
+    beta: Annotated[float, Field(ge=-1, le=1)] = 0.0
+    scale: Positive = 0.4
+    clip: Positive = 20.0
+
+
+ModelConfig = Annotated[
+    GbmModel | StudentTModel | MertonModel | KouModel | GarchTModel | HawkesModel | StableModel,
+    Field(discriminator="name"),
+]
+
+
+class AnalysisConfig(_Frozen):
+    """Tail statistics settings."""
+
+    levels: tuple[Probability, ...] = (0.99, 0.999, 0.9999)
+    #: independent batches for Monte Carlo errors
+    batches: Annotated[int, Field(ge=2)] = 20
+    bootstrap: Annotated[int, Field(ge=10)] = 200
+    #: share of the sample used as the Hill/POT tail (k = tail_fraction * n)
+    tail_fraction: Annotated[float, Field(gt=0, lt=0.5)] = 0.01
+
+
+class Experiment(_Frozen):
+    """A whole experiment file."""
+
+    run: RunConfig = RunConfig()
+    model: ModelConfig
+    analysis: AnalysisConfig = AnalysisConfig()
+    #: the venue (liquidations, fund, ADL); None runs price paths only
+    venue: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in {"gbm", "student_t", "merton", "kou", "garch_t", "hawkes", "stable"}:
+            continue  # the discriminator tag pydantic inserts into the path
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(top level)"
+
+
+def _problems(err: ValidationError) -> list[str]:
+    out = []
+    for e in err.errors(include_url=False):
+        key = _format_loc(e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            out.append(f"{key} = {e['input']!r}: unknown key")
+        elif e["type"] == "missing":
+            out.append(f"{key}: required key is missing")
+        elif msg.startswith(key.split(".")[0] + ".") or msg.startswith(key + " "):
+            out.append(msg)  # a cross-field check that already names its keys
+        elif e["type"] == "union_tag_invalid":
+            allowed = msg.split("expected tags: ")[-1]
+            out.append(f"{key}.name = {e['input'].get('name')!r}: unknown model; allowed: {allowed}")
+        else:
+            out.append(f"{key} = {e['input']!r}: {msg}")
+    return out
+
+
+def parse_config(data: dict[str, Any], source: str = "<config>") -> Experiment:
+    """Validate a parsed TOML document. Raises :class:`ConfigError` listing every problem."""
+    if "model" not in data:
+        raise ConfigError(source, ["[model]: required table is missing (give at least name = ...)"])
+    try:
+        return Experiment.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(source, _problems(err)) from None
+
+
+def load_config(path: str | Path) -> Experiment:
+    """Read and validate an experiment TOML file."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(source, ["file not found"]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(source, [f"not valid TOML: {err}"]) from None
+    return parse_config(data, source)
+
+
+def config_hash(exp: Experiment) -> str:
+    """A stable hash of the validated configuration (hex, 16 characters)."""
+    blob = json.dumps(exp.to_dict(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
