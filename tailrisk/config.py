@@ -19,6 +19,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .venue._schema import VenueConfig
+
 __all__ = [
     "DT_UNITS",
     "AnalysisConfig",
@@ -33,6 +35,7 @@ __all__ = [
     "RunConfig",
     "StableModel",
     "StudentTModel",
+    "VenueConfig",
     "config_hash",
     "load_config",
     "parse_config",
@@ -242,7 +245,7 @@ class Experiment(_Frozen):
     model: ModelConfig
     analysis: AnalysisConfig = AnalysisConfig()
     #: the venue (liquidations, fund, ADL); None runs price paths only
-    venue: dict[str, Any] | None = None
+    venue: VenueConfig | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
@@ -279,8 +282,18 @@ def _problems(err: ValidationError) -> list[str]:
     return out
 
 
+def _tuples(v: Any) -> Any:
+    # TOML arrays arrive as lists; the frozen schema stores tuples (strict mode won't coerce)
+    if isinstance(v, dict):
+        return {k: _tuples(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return tuple(_tuples(x) for x in v)
+    return v
+
+
 def parse_config(data: dict[str, Any], source: str = "<config>") -> Experiment:
     """Validate a parsed TOML document. Raises :class:`ConfigError` listing every problem."""
+    data = _tuples(data)
     if "model" not in data:
         raise ConfigError(source, ["[model]: required table is missing (give at least name = ...)"])
     try:

@@ -1,0 +1,151 @@
+"""Validated settings of one venue and of its account population (docs/venue.md).
+
+Plain pydantic, no jax: the config layer imports this before any kernel exists.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+POLICIES = (
+    "queue_bitmex",
+    "queue_binance",
+    "queue_hyperliquid",
+    "queue_leverage",
+    "random",
+    "contract_pro_rata",
+    "pro_rata",
+    "socialized_at_settlement",
+    "none",
+)
+CONTRACT_POLICIES = POLICIES[:6]
+PNL_POLICIES = ("pro_rata",)
+SETTLEMENT_POLICIES = ("socialized_at_settlement", "none")
+
+Policy = Literal[
+    "queue_bitmex",
+    "queue_binance",
+    "queue_hyperliquid",
+    "queue_leverage",
+    "random",
+    "contract_pro_rata",
+    "pro_rata",
+    "socialized_at_settlement",
+    "none",
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+Positive = Annotated[float, Field(gt=0)]
+NonNegative = Annotated[float, Field(ge=0)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+
+
+class ProbeConfig(_Frozen):
+    """A small account that takes part in ADL like any other but cannot move the venue."""
+
+    name: str
+    side: Literal["long", "short"]
+    #: entry price in USD; None means the start price s0
+    entry: Positive | None = None
+    leverage: Positive = 10.0
+    quantity: Positive = 1e-6
+    exempt: bool = False
+
+
+class PopulationConfig(_Frozen):
+    """How to build the accounts: a CSV file, or a generator."""
+
+    #: CSV with columns side,quantity,entry,leverage[,mmr,exempt,recourse,cohort,cap]
+    csv: str | None = None
+    n_accounts: Annotated[int, Field(ge=1, le=10_000_000)] = 10_000
+    #: leverage levels and their weights; each account's leverage is a level times
+    #: exp(Uniform(-leverage_jitter, leverage_jitter)), so leverages are continuous
+    leverage_levels: tuple[Positive, ...] = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+    leverage_weights: tuple[NonNegative, ...] = (0.15, 0.25, 0.3, 0.15, 0.1, 0.05)
+    leverage_jitter: Annotated[float, Field(ge=0, le=1)] = 0.1
+    #: position notional at entry: lognormal (median USD, log-sd) with a Pareto tail of whales
+    size_median_usd: Positive = 5_000.0
+    size_sigma: NonNegative = 1.2
+    whale_share: Probability = 0.01
+    whale_alpha: Annotated[float, Field(gt=0.5)] = 1.5
+    whale_min_usd: Positive = 1_000_000.0
+    long_share: Probability = 0.55
+    #: entries are spread over a back-cast of the last entry_days days at entry_vol (annual)
+    entry_days: NonNegative = 30.0
+    entry_vol: NonNegative = 0.6
+    #: maintenance margin tiers: (notional from, in USD; rate), ascending
+    mm_tiers: tuple[tuple[NonNegative, Annotated[float, Field(ge=0, lt=1)]], ...] = (
+        (0.0, 0.004),
+        (50_000.0, 0.005),
+        (250_000.0, 0.01),
+        (1_000_000.0, 0.025),
+        (10_000_000.0, 0.05),
+    )
+    exempt_largest: Annotated[int, Field(ge=0)] = 0
+    exempt_share: Probability = 0.0
+    exempt_ids: tuple[Annotated[int, Field(ge=0)], ...] = ()
+    recourse_largest: Annotated[int, Field(ge=0)] = 0
+    recourse_share: Probability = 0.0
+    recourse_ids: tuple[Annotated[int, Field(ge=0)], ...] = ()
+    #: leverage bucket edges for the default cohorts "long/short x leverage bucket"
+    cohort_leverage_edges: tuple[Positive, ...] = (3.0, 15.0, 40.0)
+    probes: tuple[ProbeConfig, ...] = ()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PopulationConfig:
+        if len(self.leverage_levels) != len(self.leverage_weights):
+            raise ValueError(
+                f"venue.population.leverage_weights has {len(self.leverage_weights)} entries: "
+                f"must match leverage_levels ({len(self.leverage_levels)})"
+            )
+        if sum(self.leverage_weights) <= 0:
+            raise ValueError("venue.population.leverage_weights: must not all be zero")
+        froms = [t[0] for t in self.mm_tiers]
+        if not self.mm_tiers or froms[0] != 0 or froms != sorted(froms):
+            raise ValueError(
+                f"venue.population.mm_tiers = {list(self.mm_tiers)}: must start at notional 0 "
+                "and be ascending"
+            )
+        if list(self.cohort_leverage_edges) != sorted(self.cohort_leverage_edges):
+            raise ValueError("venue.population.cohort_leverage_edges: must be ascending")
+        return self
+
+
+class VenueConfig(_Frozen):
+    """One venue: check cadence, engine, impact, insurance fund, ADL policy, capital."""
+
+    policy: Policy = "queue_bitmex"
+    #: marks are checked every check_every steps (1 = every step of the grid)
+    check_every: Annotated[int, Field(ge=1)] = 1
+    #: liquidate -> impact -> re-check rounds within one check
+    max_rounds: Annotated[int, Field(ge=1, le=64)] = 4
+    #: engine capacity, USD notional per side per check
+    capacity: Positive = math.inf
+    #: impact: fill = P exp(-side * eta * (V / depth) ** beta_impact); gamma of it is permanent
+    eta: NonNegative = 0.0
+    beta_impact: Positive = 0.5
+    depth: Positive = 1e9
+    gamma: Probability = 0.5
+    fee: Annotated[float, Field(ge=0, lt=1)] = 0.0005
+    #: insurance fund F_0 and the floor below which ADL (or capital) takes over, USD
+    fund: NonNegative = 1_000_000.0
+    floor: NonNegative = 0.0
+    #: optional drawdown trigger: ADL when the fund would fall more than this share within the window
+    drawdown: Annotated[float, Field(gt=0, le=1)] | None = None
+    drawdown_window: Annotated[int, Field(ge=1)] = 32
+    #: the venue's own capital K, USD; past it the venue is insolvent
+    capital: NonNegative = 0.0
+    fund_in_token: bool = False
+    token_beta: float = 1.5
+    token_sigma: NonNegative = 0.8
+    token_cojump: NonNegative = 0.0
+    cojump_threshold: Positive = 0.05
+    recourse_default_prob: Probability = 0.5
+    population: PopulationConfig = PopulationConfig()
