@@ -1,6 +1,34 @@
 """Tail statistics of simulated and real returns."""
 
+from ._errors import Estimate as Estimate
+from ._errors import arviz_ess as arviz_ess
+from ._errors import arviz_mcse as arviz_mcse
+from ._errors import batch_estimate as batch_estimate
+from ._errors import binomial_estimate as binomial_estimate
+from ._errors import bootstrap_interval as bootstrap_interval
+from ._errors import mean_estimate as mean_estimate
+from ._errors import quantile_estimate as quantile_estimate
+from ._fairness import gini as gini
 from ._hill import HillPlotData as HillPlotData
 from ._hill import hill as hill
 from ._hill import hill_k_rule as hill_k_rule
 from ._hill import hill_plot_data as hill_plot_data
+from ._policies import PolicyComparison as PolicyComparison
+from ._policies import compare_policies as compare_policies
+from ._policies import policy_series as policy_series
+from ._tails import TAIL_LEVELS as TAIL_LEVELS
+from ._tails import GPDFit as GPDFit
+from ._tails import SurvivalCurve as SurvivalCurve
+from ._tails import TailSide as TailSide
+from ._tails import TailSummary as TailSummary
+from ._tails import expected_shortfall as expected_shortfall
+from ._tails import gpd_fit as gpd_fit
+from ._tails import survival_curve as survival_curve
+from ._tails import tail_summary as tail_summary
+from ._tails import value_at_risk as value_at_risk
+from ._tidy import to_table as to_table
+from ._tidy import write_tidy as write_tidy
+from ._venue_metrics import MetricSet as MetricSet
+from ._venue_metrics import fund_exhausted as fund_exhausted
+from ._venue_metrics import haircuts as haircuts
+from ._venue_metrics import venue_metrics as venue_metrics
