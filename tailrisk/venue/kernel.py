@@ -1,0 +1,706 @@
+"""The fast venue kernel: liquidations, insurance fund and ADL for a chunk of paths (docs/venue.md).
+
+Layout. Accounts of each side are sorted once by liquidation price (longs descending, shorts
+ascending, ties by account index). With isolated margin a liquidation price never changes, so the
+accounts triggered so far on a side are always a *prefix* of that order: the triggered, liquidated
+and open sets are two integers per side and path. Batch sums ("how much quantity, bankruptcy value,
+margin and recorded haircut sits in positions k..j") are differences of per-path prefix sums, found
+by binary search, so a check costs O(log N) whatever the population size. Only ADL events touch the
+accounts one by one (O(N log N) for queue orders), and only on the paths that have one.
+
+Execution. A ``lax.scan`` runs over the steps of the grid for the whole chunk. At a check step each
+path first runs a cheap test (two gathers); the full round logic runs only on the paths that need
+it (``_compact_apply`` gathers those paths into fixed-size blocks), and the ADL logic only on the
+paths whose fund cannot absorb a batch. Diagnostics are reduced inside the scan, so memory is
+O(paths x accounts) for the per-path account state and does not grow with the number of steps.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._accounts import Accounts
+from ._random import adl_uniform, recourse_uniform, token_normals
+from ._schema import CONTRACT_POLICIES, PNL_POLICIES, POLICIES, VenueConfig
+
+__all__ = ["OUTPUT_KEYS", "bench_venue", "simulate_venue"]
+
+OUTPUT_KEYS = (
+    "fund_final", "fund_min", "shortfall", "capital_injected", "insolvent", "net_insolvent_debt",
+    "liquidated_notional", "liquidated_count", "adl_notional", "adl_count", "adl_events",
+    "backlog_max", "backlog_final", "converged", "fees", "pnl_rest", "token_revaluation",
+    "winners", "winners_touched", "max_haircut_pct", "gini_haircut", "haircut_total", "overshoot",
+    "covered",
+)
+
+
+# ----------------------------------------------------------------------------- static tables
+
+
+class _Side(NamedTuple):
+    """One side's accounts in trigger order; arrays of shape (n,) unless said otherwise."""
+
+    lq: jax.Array  # liquidation price, with one sentinel at the end (+-inf): shape (n + 1,)
+    q: jax.Array  # contracts
+    entry: jax.Array
+    bank: jax.Array  # bankruptcy price
+    m_per_q: jax.Array  # margin per contract, M/q = E/L
+    mmr: jax.Array
+    exempt: jax.Array
+    recourse: jax.Array
+    cap: jax.Array
+    cohort: jax.Array
+    index: jax.Array  # original account index
+    index_rank: jax.Array  # position of each account in account-index order within the side
+    cum_q: jax.Array  # static prefix sums, shape (n + 1,)
+    cum_qb: jax.Array
+    cum_qm: jax.Array
+
+
+def _prepare_side(acc: Accounts, sign: int, dtype) -> _Side:
+    sel = np.flatnonzero(acc.side == sign)
+    lq = acc.liquidation_price[sel]
+    order = np.lexsort((sel, -lq if sign > 0 else lq))
+    idx = sel[order]
+    q = acc.quantity[idx]
+    bank = acc.bankruptcy_price[idx]
+    mpq = acc.entry[idx] / acc.leverage[idx]
+    rank = np.empty(len(idx), np.int32)
+    rank[np.argsort(idx, kind="stable")] = np.arange(len(idx))
+    sentinel = -np.inf if sign > 0 else np.inf
+    f = partial(jnp.asarray, dtype=dtype)
+
+    def cum(x):
+        return f(np.concatenate([[0.0], np.cumsum(x)]))
+
+    return _Side(
+        lq=f(np.append(acc.liquidation_price[idx], sentinel)), q=f(q), entry=f(acc.entry[idx]),
+        bank=f(bank), m_per_q=f(mpq), mmr=f(acc.mmr[idx]), exempt=jnp.asarray(acc.exempt[idx]),
+        recourse=jnp.asarray(acc.recourse[idx]), cap=f(acc.cap[idx]),
+        cohort=jnp.asarray(acc.cohort[idx], jnp.int32), index=jnp.asarray(idx, jnp.int32),
+        index_rank=jnp.asarray(rank), cum_q=cum(q), cum_qb=cum(q * bank), cum_qm=cum(q * mpq),
+    )
+
+
+class _Params(NamedTuple):
+    """Numeric venue settings: traced, so a sweep over their values does not recompile."""
+
+    capacity: jax.Array
+    eta: jax.Array
+    beta_impact: jax.Array
+    depth: jax.Array
+    gamma: jax.Array
+    fee: jax.Array
+    fund: jax.Array
+    floor: jax.Array
+    drawdown: jax.Array
+    capital: jax.Array
+    token_beta: jax.Array
+    token_sigma: jax.Array
+    token_cojump: jax.Array
+    cojump_threshold: jax.Array
+    recourse_default_prob: jax.Array
+
+
+def _params(v: VenueConfig, dtype) -> _Params:
+    f = partial(jnp.asarray, dtype=dtype)
+    return _Params(
+        capacity=f(v.capacity), eta=f(v.eta), beta_impact=f(v.beta_impact), depth=f(v.depth),
+        gamma=f(v.gamma), fee=f(v.fee), fund=f(v.fund), floor=f(v.floor),
+        drawdown=f(v.drawdown if v.drawdown is not None else 1.0), capital=f(v.capital),
+        token_beta=f(v.token_beta), token_sigma=f(v.token_sigma), token_cojump=f(v.token_cojump),
+        cojump_threshold=f(v.cojump_threshold),
+        recourse_default_prob=f(v.recourse_default_prob),
+    )
+
+
+class _Static(NamedTuple):
+    """Everything that shapes the compiled program."""
+
+    policy: str
+    max_rounds: int
+    check_every: int
+    drawdown_slots: int  # 0 when the drawdown rule is off
+    fund_in_token: bool
+    block: int  # compaction block size (paths handled together at a check)
+
+
+# ----------------------------------------------------------------------------- per-path state
+
+
+class _SideState(NamedTuple):
+    n_trig: jax.Array  # accounts triggered so far (a prefix of the side's order)
+    n_done: jax.Array  # accounts liquidated so far
+    cum_r: jax.Array  # prefix sums of remaining contracts, (n + 1,)
+    cum_rb: jax.Array  # ... of remaining contracts x bankruptcy price
+    cum_rm: jax.Array  # ... of remaining margin
+    cum_h: jax.Array  # ... of recorded PnL haircuts
+    g: jax.Array  # realised ADL proceeds per account, (n,)
+    cap_used: jax.Array  # notional taken by the engine in the current check
+
+
+class _State(NamedTuple):
+    long: _SideState
+    short: _SideState
+    impact: jax.Array  # cumulative permanent impact factor I
+    fund: jax.Array
+    fund_min: jax.Array
+    capital_injected: jax.Array
+    deficit: jax.Array  # socialized_at_settlement's accumulated deficit D
+    shortfall: jax.Array
+    covered: jax.Array
+    liq_notional: jax.Array
+    liq_count: jax.Array
+    adl_notional: jax.Array
+    adl_count: jax.Array
+    adl_events: jax.Array
+    backlog_max: jax.Array
+    fees: jax.Array
+    rest_dq: jax.Array  # contracts the rest account bought in unwinds (signed)
+    rest_dqx: jax.Array  # ... and what it paid for them
+    converged: jax.Array
+    token_reval: jax.Array
+    dd_hist: jax.Array  # fund at the end of the last checks (drawdown rule), (slots,)
+    dd_ptr: jax.Array
+
+
+def _init_side(side: _Side, dtype) -> _SideState:
+    z = jnp.zeros((), dtype)
+    return _SideState(
+        n_trig=jnp.zeros((), jnp.int32), n_done=jnp.zeros((), jnp.int32), cum_r=side.cum_q,
+        cum_rb=side.cum_qb, cum_rm=side.cum_qm, cum_h=jnp.zeros_like(side.cum_q),
+        g=jnp.zeros_like(side.q), cap_used=z,
+    )
+
+
+def _init_state(sl: _Side, ss: _Side, prm: _Params, st: _Static, dtype) -> _State:
+    z = jnp.zeros((), dtype)
+    zi = jnp.zeros((), jnp.int32)
+    return _State(
+        long=_init_side(sl, dtype), short=_init_side(ss, dtype), impact=jnp.ones((), dtype),
+        fund=prm.fund, fund_min=prm.fund, capital_injected=z, deficit=z, shortfall=z, covered=z,
+        liq_notional=z, liq_count=zi, adl_notional=z, adl_count=zi, adl_events=zi,
+        backlog_max=z, fees=z, rest_dq=z, rest_dqx=z, converged=jnp.ones((), bool),
+        token_reval=z, dd_hist=jnp.full((max(st.drawdown_slots, 1),), prm.fund, dtype),
+        dd_ptr=zi,
+    )
+
+
+# ----------------------------------------------------------------------------- one path, one round
+
+
+def _count_triggered(side: _Side, sign: int, mark: jax.Array) -> jax.Array:
+    """Number of accounts (a prefix of the side's order) whose liquidation price the mark reached."""
+    lq = side.lq[:-1]
+    if sign > 0:  # descending: count lq >= mark
+        return jnp.searchsorted(-lq, -mark, side="right").astype(jnp.int32)
+    return jnp.searchsorted(lq, mark, side="right").astype(jnp.int32)
+
+
+def _pending(side: _Side, ss: _SideState, sign: int, mark: jax.Array) -> jax.Array:
+    """Whether the next untriggered account of this side is triggered at the mark."""
+    nxt = side.lq[ss.n_trig]
+    return (mark <= nxt) if sign > 0 else (mark >= nxt)
+
+
+def _shortfall_to_capital(s: _State, prm: _Params, policy: str) -> _State:
+    gap = jnp.maximum(prm.floor - s.fund, 0.0)
+    if policy == "socialized_at_settlement":
+        s = s._replace(deficit=s.deficit + gap)
+    else:
+        s = s._replace(capital_injected=s.capital_injected + gap)
+    return s._replace(fund=s.fund + gap, shortfall=s.shortfall + gap)
+
+
+def _scores(policy: str, side: _Side, r, mark, u):
+    """Queue scores of one side's accounts at the mark (higher goes first)."""
+    upnl_unit = u  # s (P - E) per contract
+    margin = side.m_per_q * r
+    equity = margin + r * upnl_unit
+    safe_eq = jnp.where(equity > 0, equity, 1.0)
+    eff_lev = jnp.where(equity > 0, r * mark / safe_eq, jnp.inf)
+    if policy == "queue_bitmex":
+        return (upnl_unit / side.entry) * eff_lev
+    if policy == "queue_binance":
+        return (jnp.maximum(0.0, r * upnl_unit) / jnp.maximum(1.0, margin)
+                * (side.mmr * r * mark) / safe_eq)
+    if policy == "queue_hyperliquid":
+        return (mark / side.entry) * eff_lev  # caller passes E/P for shorts via a swap below
+    if policy == "queue_leverage":
+        return eff_lev
+    raise ValueError(policy)
+
+
+def _water_fill(w, cap, gap):
+    """Capped water-filling: x = min(lam, cap) w with sum x = gap (all at cap if that is short)."""
+    total_cap = jnp.sum(cap * w)
+    order = jnp.argsort(cap)
+    cs, ws = cap[order], w[order]
+    # f(lam) = sum_{cap <= lam} cap w + lam sum_{cap > lam} w, evaluated at each breakpoint cap_k
+    below = jnp.cumsum(cs * ws)
+    above = jnp.sum(ws) - jnp.cumsum(ws)
+    f_at = below + cs * above
+    k = jnp.searchsorted(f_at, gap, side="left")  # first breakpoint reaching the gap
+    below_prev = jnp.where(k > 0, below[jnp.maximum(k - 1, 0)], 0.0)
+    above_prev = jnp.where(k > 0, above[jnp.maximum(k - 1, 0)], jnp.sum(ws))
+    lam = jnp.where(above_prev > 0, (gap - below_prev) / jnp.where(above_prev > 0, above_prev, 1.0),
+                    0.0)
+    x = jnp.minimum(lam, cap) * w
+    return jnp.where(total_cap <= gap, cap * w, x)
+
+
+def _adl(policy: str, opp: _Side, os_: _SideState, sign_o: int, mark, close_px, want, u):
+    """Close up to ``want`` contracts of the opposite side's candidates at ``close_px``.
+
+    Returns the updated side state, the contracts closed and the number of accounts touched.
+    """
+    r = jnp.diff(os_.cum_r)
+    n = r.shape[0]
+    upnl_unit = sign_o * (mark - opp.entry)
+    cand = (jnp.arange(n) >= os_.n_trig) & ~opp.exempt & (r > 0) & (upnl_unit > 0)
+    r_c = jnp.where(cand, r, 0.0)
+    avail = jnp.sum(r_c)
+    qa = jnp.minimum(want, avail)
+    if policy == "contract_pro_rata":
+        frac = jnp.where(avail > 0, qa / jnp.where(avail > 0, avail, 1.0), 0.0)
+        c = r_c * frac
+    else:
+        if policy == "random":
+            n_c = jnp.sum(cand)
+            # candidates in account-index order, cyclically from floor(U n_c)
+            by_index = jnp.zeros(n, jnp.int32).at[opp.index_rank].set(cand.astype(jnp.int32))
+            cand_rank_idx = jnp.cumsum(by_index) - 1  # rank among candidates, in index order
+            rank = cand_rank_idx[opp.index_rank]
+            start = jnp.floor(u * n_c).astype(jnp.int32)
+            key = jnp.where(cand, jnp.mod(rank - start, jnp.maximum(n_c, 1)), n + 1)
+            order = jnp.argsort(key, stable=True)
+        else:
+            if policy == "queue_hyperliquid" and sign_o < 0:
+                eq = opp.m_per_q * r + r * upnl_unit
+                score = (opp.entry / mark) * jnp.where(eq > 0, r * mark / jnp.where(eq > 0, eq, 1),
+                                                       jnp.inf)
+            else:
+                score = _scores(policy, opp, r, mark, upnl_unit)
+            score = jnp.where(cand, score, -jnp.inf)
+            order = jnp.lexsort((opp.index, -score))
+        r_o = r_c[order]
+        before = jnp.cumsum(r_o) - r_o
+        c_o = jnp.clip(qa - before, 0.0, r_o)
+        c = jnp.zeros_like(r).at[order].set(c_o)
+    r_new = r - c
+    g = os_.g + c * sign_o * (close_px - opp.entry)
+    z = jnp.zeros((1,), r.dtype)
+    os_ = os_._replace(
+        cum_r=jnp.concatenate([z, jnp.cumsum(r_new)]),
+        cum_rb=jnp.concatenate([z, jnp.cumsum(r_new * opp.bank)]),
+        cum_rm=jnp.concatenate([z, jnp.cumsum(r_new * opp.m_per_q)]),
+        g=g,
+    )
+    return os_, qa, jnp.sum(c > 0).astype(jnp.int32)
+
+
+def _haircut(opp: _Side, os_: _SideState, sign_o: int, mark, gap):
+    r = jnp.diff(os_.cum_r)
+    n = r.shape[0]
+    w = sign_o * r * (mark - opp.entry)
+    cand = (jnp.arange(n) >= os_.n_trig) & ~opp.exempt & (r > 0) & (w > 0)
+    w = jnp.where(cand, w, 0.0)
+    x = _water_fill(w, opp.cap, gap)
+    h = jnp.diff(os_.cum_h) + x
+    os_ = os_._replace(cum_h=jnp.concatenate([jnp.zeros((1,), h.dtype), jnp.cumsum(h)]))
+    return os_, jnp.sum(x), jnp.sum(x > 0).astype(jnp.int32)
+
+
+def _target(s: _State, prm: _Params, st: _Static):
+    if st.drawdown_slots == 0:
+        return prm.floor
+    level = (1.0 - prm.drawdown) * jnp.maximum(jnp.max(s.dd_hist), s.fund)
+    return jnp.maximum(prm.floor, level)
+
+
+def _batch(s: _State, sides, sign: int, mark, u, prm: _Params, st: _Static):
+    """Steps 2-4 of a round for one side; returns the state and the unwound notional."""
+    side, opp = (sides[0], sides[1]) if sign > 0 else (sides[1], sides[0])
+    ss = s.long if sign > 0 else s.short
+    os_ = s.short if sign > 0 else s.long
+    dtype = mark.dtype
+    # engine: take backlog accounts while the notional taken before them is below capacity
+    left = prm.capacity - ss.cap_used
+    thresh = ss.cum_r[ss.n_done] + jnp.where(left > 0, left / mark, -1.0)
+    j = jnp.searchsorted(ss.cum_r[:-1], thresh, side="left").astype(jnp.int32)
+    j = jnp.clip(j, ss.n_done, ss.n_trig)
+    j = jnp.where(left > 0, j, ss.n_done)
+    qty = ss.cum_r[j] - ss.cum_r[ss.n_done]
+    qb = ss.cum_rb[j] - ss.cum_rb[ss.n_done]
+    hcut = ss.cum_h[j] - ss.cum_h[ss.n_done]
+    has = qty > 0
+    safe_q = jnp.where(has, qty, 1.0)
+    bbar = qb / safe_q
+    fill = mark * jnp.exp(-sign * prm.eta * (qty * mark / prm.depth) ** prm.beta_impact)
+    r_x = sign * (qty * fill - qb) - hcut
+    target = _target(s, prm, st)
+    fund_x = s.fund + r_x
+    qa = jnp.zeros((), dtype)
+    if st.policy in CONTRACT_POLICIES:
+        close_px = jnp.maximum(bbar, mark) if sign > 0 else jnp.minimum(bbar, mark)
+        gap = target - fund_x
+        denom = sign * qty * (close_px - fill)
+        phi = jnp.where((denom > 0) & has & (gap > 0),
+                        jnp.clip(gap / jnp.where(denom > 0, denom, 1.0), 0.0, 1.0), 0.0)
+        need = phi > 0
+        os_new, qa_new, touched = _adl(st.policy, opp, os_, -sign, mark, close_px, phi * qty, u)
+        os_ = jax.tree.map(lambda a, b: jnp.where(need, a, b), os_new, os_)
+        qa = jnp.where(need, qa_new, 0.0)
+        fund_x = fund_x + sign * qa * (close_px - fill)
+        # when the candidates sufficed the fund sits exactly at its target (no float residue)
+        fund_x = jnp.where(need & (qa_new >= phi * qty), jnp.maximum(fund_x, target), fund_x)
+        s = s._replace(
+            adl_notional=s.adl_notional + qa * close_px,
+            adl_count=s.adl_count + jnp.where(need, touched, 0),
+            adl_events=s.adl_events + need.astype(jnp.int32),
+            covered=s.covered + jnp.where(need, sign * qa * (close_px - fill), 0.0),
+        )
+    elif st.policy in PNL_POLICIES:
+        gap = target - fund_x
+        need = has & (gap > 0)
+        os_new, paid, touched = _haircut(opp, os_, -sign, mark, jnp.where(need, gap, 0.0))
+        os_ = jax.tree.map(lambda a, b: jnp.where(need, a, b), os_new, os_)
+        paid = jnp.where(need, paid, 0.0)
+        fund_x = fund_x + paid
+        fund_x = jnp.where(need & (paid >= gap * (1 - 1e-6)), jnp.maximum(fund_x, target), fund_x)
+        s = s._replace(
+            adl_notional=s.adl_notional + paid,
+            adl_count=s.adl_count + jnp.where(need, touched, 0),
+            adl_events=s.adl_events + need.astype(jnp.int32),
+            covered=s.covered + paid,
+        )
+    unwound = qty - qa
+    ss = ss._replace(n_done=j, cap_used=ss.cap_used + qty * mark)
+    s = s._replace(
+        fund=fund_x,
+        liq_notional=s.liq_notional + qty * mark,
+        liq_count=s.liq_count + (j - (s.long if sign > 0 else s.short).n_done),
+        fees=s.fees + prm.fee * qty * fill,
+        rest_dq=s.rest_dq + sign * unwound,
+        rest_dqx=s.rest_dqx + sign * unwound * fill,
+    )
+    s = s._replace(long=ss, short=os_) if sign > 0 else s._replace(short=ss, long=os_)
+    s = _shortfall_to_capital(s, prm, st.policy)
+    return s, unwound * mark
+
+
+def _round(s: _State, sides, price, u, prm: _Params, st: _Static):
+    sl, ss_ = sides
+    mark = price * s.impact
+    s = s._replace(
+        long=s.long._replace(n_trig=jnp.maximum(s.long.n_trig, _count_triggered(sl, 1, mark))),
+        short=s.short._replace(n_trig=jnp.maximum(s.short.n_trig, _count_triggered(ss_, -1, mark))),
+    )
+    backlog = ((s.long.cum_r[s.long.n_trig] - s.long.cum_r[s.long.n_done])
+               + (s.short.cum_r[s.short.n_trig] - s.short.cum_r[s.short.n_done])) * mark
+    s = s._replace(backlog_max=jnp.maximum(s.backlog_max, backlog))
+    s, v_long = _batch(s, sides, 1, mark, u, prm, st)
+    s, v_short = _batch(s, sides, -1, mark, u, prm, st)
+    push = prm.gamma * prm.eta
+    move = (-push * (v_long / prm.depth) ** prm.beta_impact
+            + push * (v_short / prm.depth) ** prm.beta_impact)
+    return s._replace(impact=s.impact * jnp.exp(move))
+
+
+def _needs_round(s: _State, sides, price) -> jax.Array:
+    mark = price * s.impact
+    return _pending(sides[0], s.long, 1, mark) | _pending(sides[1], s.short, -1, mark)
+
+
+def _check_path(s: _State, sides, price, seed_path, step, prm: _Params, st: _Static, seed: int):
+    """A whole check for one path: rounds until nothing new is triggered or max_rounds."""
+    s = s._replace(long=s.long._replace(cap_used=jnp.zeros_like(s.fund)),
+                   short=s.short._replace(cap_used=jnp.zeros_like(s.fund)))
+
+    def body(k, s):
+        backlog = (s.long.n_done < s.long.n_trig) | (s.short.n_done < s.short.n_trig)
+        active = _needs_round(s, sides, price) | ((k == 0) & backlog)
+        if st.policy == "random":
+            u = adl_uniform(seed, seed_path, step, k).astype(price.dtype)
+        else:
+            u = jnp.zeros((), price.dtype)
+        s_new = _round(s, sides, price, u, prm, st)
+        return jax.tree.map(lambda a, b: jnp.where(active, a, b), s_new, s)
+
+    s = jax.lax.fori_loop(0, st.max_rounds, body, s)
+    return s._replace(converged=s.converged & ~_needs_round(s, sides, price))
+
+
+def _end_of_check(s: _State, prm: _Params, st: _Static) -> _State:
+    s = s._replace(fund_min=jnp.minimum(s.fund_min, s.fund))
+    if st.drawdown_slots:
+        s = s._replace(dd_hist=s.dd_hist.at[s.dd_ptr].set(s.fund),
+                       dd_ptr=(s.dd_ptr + 1) % st.drawdown_slots)
+    return s
+
+
+# ----------------------------------------------------------------------------- settlement
+
+
+def _gini(x: jax.Array, mask: jax.Array) -> jax.Array:
+    """Gini coefficient of the nonnegative amounts x over mask (0 when all are zero)."""
+    x = jnp.where(mask, jnp.maximum(x, 0.0), 0.0)
+    n = jnp.sum(mask)
+    xs = jnp.sort(jnp.where(mask, x, jnp.inf))
+    xs = jnp.where(jnp.isfinite(xs), xs, 0.0)
+    # with the masked entries sorted last and zeroed, ranks 1..n refer to the real entries
+    ranks = jnp.arange(1, x.shape[0] + 1, dtype=x.dtype)
+    total = jnp.sum(xs)
+    g = (2.0 * jnp.sum(ranks * xs) / jnp.where(total > 0, n * total, 1.0)) - (n + 1.0) / n
+    return jnp.where((total > 0) & (n > 0), g, 0.0)
+
+
+def _settle_side(side: _Side, ss: _SideState, sign: int, final, u_rec, prm: _Params):
+    r = jnp.diff(ss.cum_r)
+    h = jnp.diff(ss.cum_h)
+    n = r.shape[0]
+    liquidated = jnp.arange(n) < ss.n_done
+    margin_left = side.m_per_q * r
+    raw = sign * r * (final - side.entry) - h
+    open_pay = jnp.maximum(raw, -margin_left)
+    open_short = jnp.maximum(-margin_left - raw, 0.0)
+    rec_default = u_rec < prm.recourse_default_prob
+    rec_pay = jnp.where((raw < -margin_left) & rec_default, -margin_left, raw)
+    rec_short = jnp.where((raw < -margin_left) & rec_default, -margin_left - raw, 0.0)
+    payoff = ss.g + jnp.where(liquidated, -margin_left,
+                              jnp.where(side.recourse, rec_pay, open_pay))
+    short = jnp.sum(jnp.where(liquidated, 0.0, jnp.where(side.recourse, rec_short, open_short)))
+    full_m = side.m_per_q * side.q
+    und = jnp.where(liquidated, -full_m, sign * side.q * (final - side.entry))
+    und = jnp.where(liquidated | side.recourse, und, jnp.maximum(und, -full_m))
+    return payoff, und, short
+
+
+def _settle(s: _State, sides, final, u_rec, prm: _Params, st: _Static, n_cohorts: int,
+            probe_pos: jax.Array):
+    pl, ul, shl = _settle_side(sides[0], s.long, 1, final, u_rec, prm)
+    ps, us, shs = _settle_side(sides[1], s.short, -1, final, u_rec, prm)
+    pay = jnp.concatenate([pl, ps])
+    und = jnp.concatenate([ul, us])
+    exempt = jnp.concatenate([sides[0].exempt, sides[1].exempt])
+    s = s._replace(fund=s.fund - (shl + shs))
+    s = _shortfall_to_capital(s, prm, st.policy)
+    recovered = jnp.zeros((), pay.dtype)
+    if st.policy == "socialized_at_settlement":
+        win = (pay > 0) & ~exempt
+        tot = jnp.sum(jnp.where(win, pay, 0.0))
+        frac = jnp.where(tot > 0, jnp.minimum(1.0, s.deficit / jnp.where(tot > 0, tot, 1.0)), 0.0)
+        take = jnp.where(win, pay * frac, 0.0)
+        recovered = jnp.sum(take)
+        pay = pay - take
+        s = s._replace(capital_injected=s.capital_injected + s.deficit - recovered,
+                       deficit=jnp.zeros_like(s.deficit))
+    elif st.policy == "none":
+        excess = jnp.maximum(s.capital_injected - prm.capital, 0.0)
+        win = pay > 0
+        tot = jnp.sum(jnp.where(win, pay, 0.0))
+        frac = jnp.where(tot > 0, jnp.minimum(1.0, excess / jnp.where(tot > 0, tot, 1.0)), 0.0)
+        take = jnp.where(win, pay * frac, 0.0)
+        recovered = jnp.sum(take)
+        pay = pay - take
+        s = s._replace(capital_injected=s.capital_injected - recovered)
+    covered = s.covered + recovered
+    winners = und > 0
+    hair = und - pay
+    safe_und = jnp.where(winners, und, 1.0)
+    touched = winners & (jnp.abs(hair) > 1e-9 * jnp.abs(und))
+    haircut_total = jnp.sum(jnp.where(winners, hair, 0.0))
+    cohort = jnp.concatenate([sides[0].cohort, sides[1].cohort])
+    pos = probe_pos
+    out = {
+        "fund_final": s.fund,
+        "fund_min": jnp.minimum(s.fund_min, s.fund),
+        "shortfall": s.shortfall,
+        "capital_injected": s.capital_injected,
+        "insolvent": s.capital_injected > prm.capital,
+        "net_insolvent_debt": jnp.maximum(s.capital_injected - prm.capital, 0.0),
+        "liquidated_notional": s.liq_notional,
+        "liquidated_count": s.liq_count,
+        "adl_notional": s.adl_notional,
+        "adl_count": s.adl_count,
+        "adl_events": s.adl_events,
+        "backlog_max": s.backlog_max,
+        "backlog_final": ((s.long.cum_r[s.long.n_trig] - s.long.cum_r[s.long.n_done])
+                          + (s.short.cum_r[s.short.n_trig] - s.short.cum_r[s.short.n_done]))
+        * final,
+        "converged": s.converged,
+        "fees": s.fees,
+        "pnl_rest": _rest_pnl(sides, s, final),
+        "token_revaluation": s.token_reval,
+        "winners": jnp.sum(winners).astype(jnp.int32),
+        "winners_touched": jnp.sum(touched).astype(jnp.int32),
+        "max_haircut_pct": jnp.max(jnp.where(winners, 100.0 * hair / safe_und, 0.0)),
+        "gini_haircut": _gini(hair, winners),
+        "haircut_total": haircut_total,
+        "overshoot": haircut_total - covered,
+        "covered": covered,
+        "cohort_damped": jax.ops.segment_sum(pay, cohort, num_segments=n_cohorts),
+        "cohort_undamped": jax.ops.segment_sum(und, cohort, num_segments=n_cohorts),
+        "probe_damped": pay[pos],
+        "probe_undamped": und[pos],
+    }
+    return out
+
+
+def _rest_pnl(sides, s: _State, final):
+    """The rest account: holds -(sum s q) from the entries, plus what it bought in unwinds."""
+    sl, ss_ = sides
+    pos0 = -(sl.cum_q[-1] - ss_.cum_q[-1])
+    cash0 = jnp.sum(sl.q * sl.entry) - jnp.sum(ss_.q * ss_.entry)
+    return cash0 + pos0 * final + s.rest_dq * final - s.rest_dqx
+
+
+# ----------------------------------------------------------------------------- the scan
+
+
+def _compact_apply(fn, mask, tree, block: int):
+    """Apply ``fn`` (vmapped over a block) to the rows of ``tree`` where ``mask`` is true.
+
+    Rows are gathered into blocks of ``block`` paths; a while loop runs as many blocks as there
+    are selected rows, so the work scales with the number of paths that need it.
+    """
+    n = mask.shape[0]
+    count = jnp.sum(mask)
+    order = jnp.argsort(~mask, stable=True)  # selected rows first, in index order
+    order = jnp.concatenate([order, jnp.zeros((block,), order.dtype)])
+
+    def body(carry):
+        k, tree = carry
+        idx = jax.lax.dynamic_slice_in_dim(order, k * block, block)
+        valid = (k * block + jnp.arange(block)) < count
+        sub = jax.tree.map(lambda a: a[idx], tree)
+        new = fn(sub)
+        upd = jax.tree.map(lambda a, b: jnp.where(valid.reshape((-1,) + (1,) * (a.ndim - 1)), a, b),
+                           new, sub)
+        # invalid rows are written back unchanged; drop them to a dummy index past the end
+        safe_idx = jnp.where(valid, idx, n)
+        tree = jax.tree.map(lambda t, u: t.at[safe_idx].set(u, mode="drop"), tree, upd)
+        return k + 1, tree
+
+    n_blocks = (count + block - 1) // block
+    _, tree = jax.lax.while_loop(lambda c: c[0] < n_blocks, body, (jnp.zeros((), jnp.int32), tree))
+    return tree
+
+
+@partial(jax.jit, static_argnames=("static", "seed", "n_cohorts"))
+def _run_chunk(sides, prm: _Params, log_prices, token_z, u_rec, path_index, probe_pos,
+               log_s0, *, static: _Static, seed: int, n_cohorts: int):
+    n, steps = log_prices.shape
+    dtype = log_prices.dtype
+    state = jax.vmap(lambda _: _init_state(sides[0], sides[1], prm, static, dtype))(
+        jnp.arange(n))
+    block = min(static.block, n)
+    check_v = jax.vmap(
+        lambda s, p, i, t: _check_path(s, sides, p, i, t, prm, static, seed),
+        in_axes=(0, 0, 0, None),
+    )
+
+    def step(carry, xs):
+        state, prev_log = carry
+        t, logp, z = xs
+        price = jnp.exp(logp)
+        if static.fund_in_token:
+            dlog = logp - prev_log
+            tok = prm.token_beta * dlog + prm.token_sigma * z - jnp.where(
+                dlog < -prm.cojump_threshold, prm.token_cojump, 0.0)
+            ratio = jnp.exp(tok)
+            new_fund = state.fund * ratio
+            state = state._replace(token_reval=state.token_reval + new_fund - state.fund,
+                                   fund=new_fund)
+            state = state._replace(fund_min=jnp.minimum(state.fund_min, state.fund))
+            below = state.fund < prm.floor
+            fixed = jax.vmap(lambda s: _shortfall_to_capital(s, prm, static.policy))(state)
+            state = jax.tree.map(
+                lambda a, b: jnp.where(below.reshape((-1,) + (1,) * (a.ndim - 1)), a, b),
+                fixed, state)
+
+        def do_check(state):
+            mark_need = jax.vmap(lambda s, p: _needs_round(s, sides, p))(state, price)
+            backlog = (state.long.n_done < state.long.n_trig) | (
+                state.short.n_done < state.short.n_trig)
+            need = mark_need | backlog
+            tree = (state, price, path_index)
+
+            def fn(sub):
+                s, p, i = sub
+                return check_v(s, p, i, t), p, i
+
+            state, _, _ = _compact_apply(fn, need, tree, block)
+            return jax.vmap(lambda s: _end_of_check(s, prm, static))(state)
+
+        is_check = (t % static.check_every) == 0
+        state = jax.lax.cond(is_check, do_check, lambda s: s, state)
+        return (state, logp), None
+
+    ts = jnp.arange(1, steps + 1, dtype=jnp.int32)
+    xs = (ts, log_prices.T, token_z.T)
+    prev0 = jnp.full((n,), log_s0, dtype)
+    (state, _), _ = jax.lax.scan(step, (state, prev0), xs)
+    final = jnp.exp(log_prices[:, -1]) * state.impact
+    out = jax.vmap(
+        lambda s, f, u: _settle(s, sides, f, u, prm, static, n_cohorts, probe_pos)
+    )(state, final, u_rec)
+    return out
+
+
+def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: float, seed: int,
+                   path_index, dt: float = 1 / 365, policy: str | None = None,
+                   block: int | None = None) -> dict[str, np.ndarray]:
+    """Run the venue over a chunk of price paths.
+
+    log_prices: log S_t for t = 1..T, shape (paths, T); ``s0`` is S_0 in USD. path_index: the
+    global indices of the paths (for the venue's random numbers). ``policy`` overrides
+    ``venue.policy`` (common random numbers across policies). Returns per-path numpy arrays named
+    as in docs/venue.md, plus ``cohort_damped``/``cohort_undamped`` (paths, cohorts) and
+    ``probe_damped``/``probe_undamped`` (paths, probes), USD.
+    """
+    policy = policy or venue.policy
+    if policy not in POLICIES:
+        raise ValueError(f"policy = {policy!r}: must be one of {', '.join(POLICIES)}")
+    log_prices = jnp.asarray(log_prices)
+    if log_prices.ndim != 2:
+        raise ValueError(f"log_prices has shape {log_prices.shape}: expected (paths, steps)")
+    dtype = log_prices.dtype
+    n, steps = log_prices.shape
+    path_index = jnp.asarray(path_index, jnp.uint32)
+    if path_index.shape != (n,):
+        raise ValueError(f"path_index has shape {path_index.shape}: expected ({n},)")
+    sides = (_prepare_side(accounts, 1, dtype), _prepare_side(accounts, -1, dtype))
+    slots = 0 if venue.drawdown is None else max(1, math.ceil(venue.drawdown_window
+                                                               / venue.check_every))
+    static = _Static(policy=policy, max_rounds=venue.max_rounds, check_every=venue.check_every,
+                     drawdown_slots=slots, fund_in_token=venue.fund_in_token,
+                     block=block or max(1, min(n, 256)))
+    if venue.fund_in_token:
+        token_z = token_normals(seed, path_index, steps).astype(dtype) * math.sqrt(dt)
+    else:
+        token_z = jnp.zeros((n, steps), dtype)
+    u_rec = recourse_uniform(seed, path_index).astype(dtype)
+    # probes: position of each probe account in the (long-sorted, short-sorted) concatenation
+    pos_of = np.empty(accounts.n, np.int64)
+    pos_of[np.asarray(sides[0].index)] = np.arange(len(sides[0].q))
+    pos_of[np.asarray(sides[1].index)] = len(sides[0].q) + np.arange(len(sides[1].q))
+    probe_pos = jnp.asarray(pos_of[accounts.probe_index], jnp.int32)
+    out = _run_chunk(sides, _params(venue, dtype), log_prices, token_z, u_rec, path_index,
+                     probe_pos, jnp.asarray(math.log(s0), dtype), static=static, seed=seed,
+                     n_cohorts=len(accounts.cohort_names))
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def bench_venue(*args, **kwargs):  # filled in below once the kernel is measured
+    raise NotImplementedError
+
+
+_ = time  # used by the benchmark
