@@ -85,7 +85,7 @@ def fit_model(name: str, returns: np.ndarray, dt: float = DAILY_DT) -> Fit:
 
     typical = np.ones_like(spec.start(r, dt))
     typical[list(spec.loc_index)] = max(float(np.std(r)), 1e-12)
-    theta, message = _maximise(spec, f, r, dt)
+    theta, message = _maximise(spec, f, r, dt, typical)
     nll = f(theta)
     hess = _hessian(spec, f, theta, r, dt, typical)
     # converged when the Newton step from theta would gain less than 0.01 in log-likelihood (the
@@ -123,14 +123,22 @@ def fit_model(name: str, returns: np.ndarray, dt: float = DAILY_DT) -> Fit:
     )
 
 
-def _maximise(spec: ModelSpec, f, r, dt) -> tuple[np.ndarray, str]:
-    t0 = np.asarray(spec.start(r, dt), dtype=np.float64)
+def _maximise(spec: ModelSpec, f_theta, r, dt, typical) -> tuple[np.ndarray, str]:
+    # optimise in theta / typical so that locations (~1e-3) and log-parameters (~1) are on one
+    # scale; otherwise BFGS's line search stalls on the badly conditioned Hessian
+    def f(phi):
+        return f_theta(phi * typical)
+
+    def jac(phi):
+        return spec.grad(phi * typical, r, dt) * typical
+
+    t0 = np.asarray(spec.start(r, dt), dtype=np.float64) / typical
     k = t0.size
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if spec.grad is not None:
             res = minimize(
-                f, t0, jac=lambda t: spec.grad(t, r, dt), method="BFGS",
+                f, t0, jac=jac, method="BFGS",
                 options={"maxiter": 2000, "gtol": 1e-5},
             )  # fmt: skip
             best = res
@@ -141,7 +149,7 @@ def _maximise(spec: ModelSpec, f, r, dt) -> tuple[np.ndarray, str]:
             )  # fmt: skip
             res = minimize(f, simplex.x, method="BFGS", options={"gtol": 1e-4, "maxiter": 500})
             best = res if res.fun <= simplex.fun else simplex
-    return np.asarray(best.x, dtype=np.float64), str(best.message)
+    return np.asarray(best.x, dtype=np.float64) * typical, str(best.message)
 
 
 def _step(theta: np.ndarray, typical: np.ndarray, rel: float) -> np.ndarray:
