@@ -310,7 +310,8 @@ def _tail_side(
     if hi_k >= 1:
         lo_k = min(5, hi_k)
         ks = np.unique(np.linspace(lo_k, hi_k, num=min(400, hi_k - lo_k + 1)).round())
-        plot = hill_plot_data(top if m > hi_k else y, ks.astype(np.int64))
+        with np.errstate(invalid="ignore"):  # tied top values give alpha = inf, band inf - inf
+            plot = hill_plot_data(top if m > hi_k else y, ks.astype(np.int64))
 
     return TailSide(
         side=side,
