@@ -348,3 +348,59 @@ def test_invariants_random_venues(policy):
         np.testing.assert_allclose(res.cohort_damped.sum(), res.payoff.sum(), atol=1e-9 * scale)
     if policy in ADL_POLICIES:
         assert adl_seen > 0, "the random venues never exercised the policy"
+
+
+# --- impact, capacity and the final mark -------------------------------------------------------
+
+
+def test_impact_fill_permanent_impact_and_final_mark():
+    # Long A: q 1, E 100, L 10, m 0 -> B = Lq = 90, margin 10. Short S: q 1, E 100, L 2.
+    # eta 0.1, depth 89, beta 0.5, gamma 0.5, fund 1000. Path 100, 89, 89.
+    # t=1: A triggers at 89; Q P / depth = 1, so X = 89 e^-0.1 = 80.5306, R_X = 80.5306 - 90 =
+    # -9.4694, absorbed by the fund. Permanent impact: I = e^(-0.5 * 0.1 * 1) = e^-0.05, so the
+    # mark is 89 e^-0.05 = 84.6595, and it stays there: the final mark P_T = 84.6595.
+    # S settles at P_T: 100 - 84.6595 = 15.3405 (undamped the same). The rest (0 contracts, cash 0)
+    # bought A's contract at X: -80.5306 + 84.6595 = 4.1289.
+    # Check: -10 + 15.3405 + 4.1289 - 9.4694 = 0.
+    acc = Accounts.from_arrays(side=[1, -1], quantity=1.0, entry=100.0, leverage=[10.0, 2.0])
+    res = run(acc, [100.0, 89.0, 89.0], fund=1000.0, eta=0.1, depth=89.0, gamma=0.5)
+    X, PT = 89 * math.exp(-0.1), 89 * math.exp(-0.05)
+    (ev,) = res.events
+    assert ev.fill == pytest.approx(X) and ev.mark == pytest.approx(89.0)
+    assert res.final_mark == pytest.approx(PT)
+    np.testing.assert_allclose(res.payoff, [-10.0, 100.0 - PT])
+    np.testing.assert_allclose(res.undamped, [-10.0, 100.0 - PT])
+    assert res.fund_final == pytest.approx(1000.0 + X - 90.0)
+    assert res.pnl_rest == pytest.approx(PT - X)
+    assert abs(res.conservation_error) < 1e-9
+
+
+def test_capacity_backlog_waits_for_the_next_check():
+    # A1: long q 1, E 100, L 10 (B = Lq = 90); A2: long q 1, E 100, L 5 (B = Lq = 80); m 0.
+    # capacity 50 USD, fund 100, path 100, 79, 79, 79.
+    # t=1, P 79: both trigger; longs go by Lq descending, so A1 first (taken notional 0 < 50,
+    # becomes 79), then 79 >= 50 stops: A2 waits in the backlog. A1: R_X = 79 - 90 = -11, F = 89.
+    # No open account is triggered any more, so the check converged with a backlog of 79 USD.
+    # t=2: A2 is taken: R_X = 79 - 80 = -1, F = 88. Payoffs -10, -20. The rest starts at -2
+    # contracts and cash 200 and buys 2 at 79: 200 - 158 = 42. Check: -30 + 42 - 12 = 0.
+    acc = Accounts.from_arrays(side=[1, 1], quantity=1.0, entry=100.0, leverage=[10.0, 5.0])
+    res = run(acc, [100.0, 79.0, 79.0, 79.0], fund=100.0, capacity=50.0)
+    assert [(ev.step, ev.accounts) for ev in res.events] == [(1, (0,)), (2, (1,))]
+    assert res.backlog_max == pytest.approx(79.0) and res.backlog_final == 0.0
+    assert res.converged
+    np.testing.assert_allclose(res.payoff, [-10.0, -20.0])
+    assert res.fund_final == pytest.approx(88.0) and res.fund_min == pytest.approx(88.0)
+    assert res.liquidated_notional == pytest.approx(158.0) and res.liquidated_count == 2
+    assert res.pnl_rest == pytest.approx(42.0)
+    assert abs(res.conservation_error) < 1e-9
+
+
+def test_fairness_outputs_gap_scenario():
+    # The queue_bitmex gap above: winners S1 (undamped 160, damped 100) and S2 (300, 300).
+    # touched 1; max haircut 100 * 60/160 = 37.5%; haircut_total 60; Gini of (60, 0) =
+    # |60 - 0| * 2 / (2 * 2^2 * 30) = 0.5. ADL covered 6 * (90 - 85) = 30, so overshoot 30.
+    res = run(gap_accounts(), [100.0, 95.0, 85.0, 80.0], fund=20.0)
+    assert (res.winners, res.winners_touched) == (2, 1)
+    assert res.max_haircut_pct == pytest.approx(37.5)
+    assert res.haircut_total == pytest.approx(60.0) and res.gini_haircut == pytest.approx(0.5)
+    assert res.covered == pytest.approx(30.0) and res.overshoot == pytest.approx(30.0)

@@ -83,6 +83,17 @@ class ReferenceResult:
     #: socialized_at_settlement deficit before it was taken from winners
     deficit: float
     fund_initial: float
+    #: the final mark P_T = S_T I_T at which open positions settle, USD
+    final_mark: float
+    #: fairness over winners (positive undamped payoff), docs/venue.md "Settlement at the horizon"
+    winners: int
+    winners_touched: int
+    max_haircut_pct: float
+    gini_haircut: float
+    haircut_total: float
+    overshoot: float
+    #: USD of the fund's gaps paid by ADL, haircuts or settlement recoveries
+    covered: float
     events: list[VenueEvent] = field(default_factory=list)
 
     @property
@@ -122,6 +133,17 @@ def water_fill(w, caps, D: float) -> tuple[float, np.ndarray]:
         frozen += caps[j] * w[j]
         free_w -= w[j]
     return lam, np.minimum(lam, caps) * w
+
+
+def gini(x) -> float:
+    """Gini coefficient of nonnegative amounts (0 when all are zero): for sorted x_(1..n),
+    ``sum (2 i - n - 1) x_(i) / (n sum x)``, the mean absolute difference over twice the mean."""
+    x = np.sort(np.asarray(x, np.float64))
+    n = x.size
+    if n == 0 or np.sum(x) <= 0:
+        return 0.0
+    i = np.arange(1, n + 1)
+    return float(np.sum((2 * i - n - 1) * x) / (n * np.sum(x)))
 
 
 def _queue_score(policy: str, s, r, q, E, M, m, P) -> np.ndarray:
@@ -177,6 +199,7 @@ class _Path:
         self.adl_notional = 0.0
         self.adl_count = 0
         self.adl_events = 0
+        self.covered = 0.0
         self.backlog_max = 0.0
         self.converged = True
         self.events: list[VenueEvent] = []
@@ -304,6 +327,7 @@ class _Path:
                 winner_haircuts = amounts * self.s[adl_idx] * (P - C)
                 self.F += side * Q * (1 - phi) * (X - Bbar) + side * Q * phi * (C - Bbar) - H
                 self.adl_notional += Qa * C
+                self.covered += side * Q * phi * (C - X)
             else:  # pro_rata (PnL space)
                 self.F += R_X
                 w = np.where(cand, self.s * self.r * (P - self.E) - self.h, 0.0)
@@ -316,6 +340,7 @@ class _Path:
                 self.h[adl_idx] += amounts
                 self.F += float(np.sum(amounts))
                 self.adl_notional += float(np.sum(amounts))
+                self.covered += float(np.sum(amounts))
             self.adl_count += len(adl_idx)
         # the rest account takes the part unwound in the book at the fill price
         self.rest_pos += side * (1 - phi) * Q
@@ -381,9 +406,9 @@ class _Path:
         return cidx[touched], c[touched]
 
     # -- horizon -------------------------------------------------------------------------------
-    def settle(self) -> None:
+    def settle(self, ST: float) -> None:
+        """Mark what is still held at the final mark ``ST`` (= P_T), then settle the policy."""
         v, acc = self.venue, self.acc
-        ST = float(self.S[-1])
         unpaid = 0.0
         u_recourse = None
         for j in np.flatnonzero(self.status != _LIQUIDATED):
@@ -412,11 +437,13 @@ class _Path:
         if self.policy == "socialized_at_settlement" and self.deficit > 0:
             win = (~acc.exempt) & (self.payoff > 0)
             collected = self.take_pro_rata(win, self.deficit)
+            self.covered += collected
             self.capital += self.deficit - collected
             self.capital_peak = max(self.capital_peak, self.capital)
         elif self.policy == "none" and self.capital > v.capital:
-            win = self.payoff > 0
-            self.capital -= self.take_pro_rata(win, self.capital - v.capital)
+            collected = self.take_pro_rata(self.payoff > 0, self.capital - v.capital)
+            self.covered += collected
+            self.capital -= collected
 
     def take_pro_rata(self, mask: np.ndarray, amount: float) -> float:
         """Take ``amount`` USD from the positive payoffs in ``mask``, same fraction of each."""
@@ -472,17 +499,21 @@ def simulate_path_reference(
         if t % venue.check_every == 0:
             st.check(t)
         st.fund_min = min(st.fund_min, st.F)
-    backlog_final = float(np.sum(st.r[st.status == _BACKLOG]) * S[-1])
-    st.settle()
+    # settlement uses the final mark, permanent impact included
+    ST = float(S[-1] * st.I)
+    backlog_final = float(np.sum(st.r[st.status == _BACKLOG]) * ST)
+    st.settle(ST)
 
     acc = accounts
-    ST = S[-1]
     liquidated = st.status == _LIQUIDATED
     held = acc.side * acc.quantity * (ST - acc.entry)
     undamped = np.where(liquidated, -st.M, np.where(acc.recourse, held, np.maximum(held, -st.M)))
     k = len(acc.cohort_names)
     cohort_damped = np.bincount(acc.cohort, weights=st.payoff, minlength=k).astype(np.float64)
     cohort_undamped = np.bincount(acc.cohort, weights=undamped, minlength=k).astype(np.float64)
+    winners = undamped > 0
+    cut = (undamped - st.payoff)[winners]
+    haircut_total = float(np.sum(cut))
     return ReferenceResult(
         fund_final=st.F,
         fund_min=st.fund_min,
@@ -514,4 +545,12 @@ def simulate_path_reference(
         deficit=st.deficit,
         events=st.events,
         fund_initial=float(venue.fund),
+        final_mark=ST,
+        winners=int(np.sum(winners)),
+        winners_touched=int(np.sum(np.abs(cut) > 1e-9 * np.abs(undamped[winners]))),
+        max_haircut_pct=float(np.max(100.0 * cut / undamped[winners])) if cut.size else 0.0,
+        gini_haircut=gini(np.maximum(cut, 0.0)),
+        haircut_total=haircut_total,
+        overshoot=haircut_total - st.covered,
+        covered=st.covered,
     )
