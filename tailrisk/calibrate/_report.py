@@ -218,7 +218,8 @@ def _notes(fits: dict[str, Fit]) -> list[str]:
         notes.append(
             "garch_t: alpha + beta = "
             f"{g.params['alpha'] + g.params['beta']:.5f} is at the stationarity bound "
-            "(integrated GARCH); its standard errors are conditional on that"
+            "(integrated GARCH); its standard errors are conditional on that, and simulations "
+            "start at the stationary variance omega/(1 - alpha - beta), which is then huge"
         )
     h = fits.get("hawkes")
     if h is not None:
@@ -226,7 +227,8 @@ def _notes(fits: dict[str, Fit]) -> list[str]:
         mean_rate = h.params["lam0"] / (1 - ratio)
         notes.append(
             f"hawkes: branching ratio alpha/beta = {ratio:.3f}, stationary mean intensity "
-            f"{mean_rate:.3g}/yr ({mean_rate / 365:.2g}/day)"
+            f"{mean_rate:.3g}/yr ({mean_rate / 365:.2g}/day); tailrisk.paths merges counts "
+            "above 12 jumps a day"
         )
     return notes
 
@@ -273,5 +275,5 @@ def _hill_table(rows: list[HillRow], k: int) -> str:
     ]
     for row in rows:
         cells = [f"{row.tails[t][0]:7.2f} +- {row.tails[t][1]:<5.2f}" for t in TAILS]
-        lines.append(f"{row.source:<10} " + " ".join(c.rjust(17) for c in cells))
+        lines.append((f"{row.source:<10} " + " ".join(c.rjust(17) for c in cells)).rstrip())
     return "\n".join(lines)
