@@ -11,6 +11,10 @@ Three kinds of error are used, and every estimate says which one it carries (:cl
 - ``"bootstrap95"``: a percentile bootstrap 95% interval (Efron 1979) from a seeded
   ``numpy.random.Generator``, for tail estimators whose sampling law is far from normal.
 
+Draws are passed to ArviZ in path-index order. The paths are i.i.d., so the ESS is about the
+number of paths; an array sorted or grouped by value would look autocorrelated and get a much larger
+(autocorrelation-aware) MCSE, so never sort before estimating an error.
+
 ArviZ is imported inside the functions that use it, so importing :mod:`tailrisk.analytics` stays
 cheap.
 """
