@@ -20,6 +20,13 @@ from tailrisk.venue.reference import simulate_path_reference
 S0 = 100.0
 
 
+def test_population_stream_matches_the_package_rng():
+    from tailrisk import _rng
+    from tailrisk.venue import population
+
+    assert population.STREAM_POPULATION == _rng.STREAM_POPULATION
+
+
 def test_deterministic_by_seed():
     cfg = PopulationConfig(n_accounts=500, exempt_share=0.1, recourse_share=0.05)
     a, b = generate_population(cfg, S0, 7), generate_population(cfg, S0, 7)

@@ -1,11 +1,18 @@
 """One venue: account populations, liquidation engine, insurance fund and ADL policies."""
 
-from ._schema import (
-    CONTRACT_POLICIES as CONTRACT_POLICIES,
-    PNL_POLICIES as PNL_POLICIES,
-    POLICIES as POLICIES,
-    SETTLEMENT_POLICIES as SETTLEMENT_POLICIES,
-    PopulationConfig as PopulationConfig,
-    ProbeConfig as ProbeConfig,
-    VenueConfig as VenueConfig,
-)
+from ._accounts import Accounts as Accounts
+from ._schema import CONTRACT_POLICIES as CONTRACT_POLICIES
+from ._schema import PNL_POLICIES as PNL_POLICIES
+from ._schema import POLICIES as POLICIES
+from ._schema import SETTLEMENT_POLICIES as SETTLEMENT_POLICIES
+from ._schema import PopulationConfig as PopulationConfig
+from ._schema import ProbeConfig as ProbeConfig
+from ._schema import VenueConfig as VenueConfig
+from .population import PopulationError as PopulationError
+from .population import build_population as build_population
+from .population import generate_population as generate_population
+from .population import load_population_csv as load_population_csv
+from .reference import ReferenceResult as ReferenceResult
+from .reference import VenueEvent as VenueEvent
+from .reference import simulate_path_reference as simulate_path_reference
+from .reference import water_fill as water_fill

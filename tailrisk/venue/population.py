@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .._rng import STREAM_POPULATION
 from ._accounts import Accounts
 from ._schema import PopulationConfig, VenueConfig
 
@@ -25,6 +24,9 @@ __all__ = [
     "maintenance_rate",
 ]
 
+# tailrisk._rng.STREAM_POPULATION, not imported: _rng loads jax, and the config layer imports
+# this package without it (tests check that the two agree)
+STREAM_POPULATION = 3
 _MAX_LISTED = 20
 _REQUIRED = ("side", "quantity", "entry", "leverage")
 _OPTIONAL = ("mmr", "exempt", "recourse", "cohort", "cap")
