@@ -1,0 +1,330 @@
+"""The ``tailrisk`` command line: the only module that knows every layer.
+
+Each subcommand is a plain click command registered on :data:`main`; a later one (``sweep``,
+``compare-policies``, ``venue-risk``) is a function decorated with ``@main.command(...)`` here, or
+``main.add_command(cmd)`` from elsewhere. Heavy imports (jax, matplotlib) happen inside commands so
+that ``tailrisk --help`` is instant.
+
+Exit codes: 0 success, 1 a run or input failed, 2 a bad configuration or bad usage.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .config import ConfigError, load_config
+
+__all__ = ["main", "quickstart_path"]
+
+MODEL_NAMES = ("gbm", "student_t", "merton", "kou", "garch_t", "hawkes", "stable")
+EXIT_BAD_CONFIG = 2
+
+
+def quickstart_path() -> Path:
+    """The built-in quickstart (package data, byte-identical to experiments/quickstart.toml)."""
+    return Path(str(importlib.resources.files("tailrisk") / "experiments" / "quickstart.toml"))
+
+
+def _config_error(err: ConfigError) -> None:
+    click.echo(str(err), err=True)
+    sys.exit(EXIT_BAD_CONFIG)
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    from .runner import atomic_write_json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(path, obj)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="tailrisk")
+def main() -> None:
+    """Monte Carlo tail risk of crypto perpetual-futures venues.
+
+    Typical use: check a config, run it, read the PDF report.
+
+    \b
+      tailrisk validate-config experiments/quickstart.toml
+      tailrisk run experiments/quickstart.toml --out runs
+      tailrisk run --quickstart
+    """
+
+
+# ----------------------------------------------------------------------------- run / report
+
+
+@main.command("run")
+@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--quickstart", is_flag=True, help="Run the built-in quickstart experiment instead of CONFIG."
+)
+@click.option(
+    "--out",
+    default="runs",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder that receives the run folder <run.name>-<config hash>/.",
+)
+@click.option(
+    "--no-resume",
+    is_flag=True,
+    help="Recompute every chunk even if the run folder already holds some.",
+)
+@click.option(
+    "--report/--no-report",
+    default=True,
+    show_default=True,
+    help="Write report.pdf into the run folder when the run is complete.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the paths.")
+def run_cmd(
+    config: Path | None, quickstart: bool, out: Path, no_resume: bool, report: bool, quiet: bool
+) -> None:
+    """Simulate the experiment in CONFIG (a TOML file) chunk by chunk.
+
+    The config is validated first (nothing is written if it is bad; exit code 2). Results go to
+    OUT/<run.name>-<config hash>/: manifest.json and chunks/chunk_*.npz. An interrupted run is
+    resumed from its last complete chunk by running the same command again; the result is bit
+    for bit the one an uninterrupted run gives.
+    """
+    if quickstart == (config is not None):
+        raise click.UsageError("give either CONFIG or --quickstart (not both)")
+    source = quickstart_path() if quickstart else config
+    try:
+        exp = load_config(source)
+    except ConfigError as err:
+        _config_error(err)
+    from .runner import RunError, run_dir_for, run_experiment
+
+    if not quiet:
+        run = exp.run
+        click.echo(
+            f"{source}: {run.paths:,} paths x {run.steps} steps of {run.dt * 365:g} d, "
+            f"model {exp.model.name}" + (f", venue policy {exp.venue.policy}" if exp.venue else "")
+        )
+        click.echo(f"run folder: {run_dir_for(exp, out)}")
+    try:
+        result = run_experiment(exp, out, resume=not no_resume, progress=not quiet)
+    except RunError as err:
+        raise click.ClickException(str(err)) from None
+    wall = result.manifest.get("wall_time_s", float("nan"))
+    click.echo(f"run complete ({wall:.1f} s): {result.run_dir}")
+    if report:
+        from .report import build_report
+
+        pdf = build_report(result, result.run_dir / "report.pdf")
+        click.echo(f"report: {pdf}")
+
+
+@main.command("report")
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PDF to write (default: RUN_DIR/report.pdf).",
+)
+def report_cmd(run_dir: Path, output: Path | None) -> None:
+    """(Re)build the PDF report of a finished run in RUN_DIR."""
+    from .report import build_report
+    from .runner import RunError, load_run
+
+    try:
+        result = load_run(run_dir)
+    except RunError as err:
+        raise click.ClickException(str(err)) from None
+    pdf = build_report(result, output or run_dir / "report.pdf")
+    click.echo(f"report: {pdf}")
+
+
+# ----------------------------------------------------------------------------- configs
+
+
+@main.command("validate-config")
+@click.argument("configs", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate_config_cmd(configs: tuple[Path, ...]) -> None:
+    """Check experiment files without running anything.
+
+    Prints "<file>: ok" for each good file. For a bad one every problem is printed on stderr,
+    naming the file, the key, the value and what is allowed; the exit code is then 2.
+    Nothing is ever written.
+    """
+    bad = False
+    for path in configs:
+        try:
+            load_config(path)
+        except ConfigError as err:
+            click.echo(str(err), err=True)
+            bad = True
+        else:
+            click.echo(f"{path}: ok")
+    if bad:
+        sys.exit(EXIT_BAD_CONFIG)
+
+
+# ----------------------------------------------------------------------------- calibrate
+
+
+@main.command("calibrate")
+@click.option(
+    "--data",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="CSV of daily prices (default: the shipped BTC/USD daily closes).",
+)
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    default=("all",),
+    show_default=True,
+    type=click.Choice((*MODEL_NAMES, "all")),
+    help="Model to fit; repeat for several, or 'all'.",
+)
+@click.option("--date-col", default="date", show_default=True, help="Name of the date column.")
+@click.option(
+    "--price-col", default="close", show_default=True, help="Name of the price column (USD)."
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the fits.")
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the full result as JSON here.",
+)
+def calibrate_cmd(
+    data: Path | None,
+    models: tuple[str, ...],
+    date_col: str,
+    price_col: str,
+    seed: int,
+    json_out: Path | None,
+) -> None:
+    """Fit price models by maximum likelihood to a daily price series.
+
+    Prints each model's parameters (annualised), log-likelihood and AIC, beside the data's Hill
+    tail index.
+    """
+    from .calibrate import calibrate_report, default_data_path
+
+    names = MODEL_NAMES if "all" in models else tuple(dict.fromkeys(models))
+    try:
+        result = calibrate_report(data or default_data_path(), names, date_col, price_col, seed)
+    except (ValueError, KeyError) as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(result.to_text())
+    if json_out is not None:
+        _write_json(json_out, result.to_dict())
+        click.echo(f"json: {json_out}")
+
+
+# ----------------------------------------------------------------------------- bench
+
+
+def _format_cell(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
+            return f"{value:.3e}"
+        return f"{value:,.4g}"
+    return str(value)
+
+
+#: units of the columns the benchmarks report, shown in the table header
+_UNITS = {
+    "draws_per_s": "draws/s",
+    "paths_per_s": "paths/s",
+    "path_steps_per_s": "path-steps/s",
+    "median_s": "s, median",
+    "ratio_to_normal": "x normal",
+}
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """A plain text table of a list of dicts (columns in first-seen order, units in headers)."""
+    if not rows:
+        return "(no rows)"
+    cols: list[str] = []
+    for row in rows:
+        cols += [k for k in row if k not in cols]
+    head = [f"{c} [{_UNITS[c]}]" if c in _UNITS else c for c in cols]
+    body = [[_format_cell(r.get(c, "")) for c in cols] for r in rows]
+    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    for b in body:
+        cells = [
+            v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(b, widths, strict=True))
+        ]
+        lines.append("  ".join(cells))
+    return "\n".join(lines)
+
+
+@main.command("bench")
+@click.option(
+    "--what",
+    type=click.Choice(("paths", "venue", "all")),
+    default="all",
+    show_default=True,
+    help="Which kernels to time.",
+)
+@click.option("--paths", "n_paths", default=65_536, show_default=True, help="Paths per call.")
+@click.option("--steps", default=256, show_default=True, help="Steps per path.")
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the rows as JSON here.",
+)
+def bench_cmd(what: str, n_paths: int, steps: int, json_out: Path | None) -> None:
+    """Time the price samplers and the venue kernel on this machine's JAX device.
+
+    Each figure is the median of several timed calls after one warm-up (compile) call.
+    """
+    import jax
+
+    from .runner import _environment
+
+    env = _environment()
+    click.echo(f"jax {env['jax']} on {jax.default_backend()}: {', '.join(env['jax_devices'])}")
+    out: dict[str, Any] = {"environment": env, "paths": n_paths, "steps": steps}
+    if what in ("paths", "all"):
+        from .paths import bench_samplers
+
+        rows = bench_samplers(n_paths=n_paths, steps=steps)
+        click.echo(f"\nprice samplers, {n_paths:,} paths x {steps} steps (medians):")
+        click.echo(format_table(rows))
+        out["paths_rows"] = rows
+    if what in ("venue", "all"):
+        try:
+            from .venue.kernel import bench_venue
+        except ImportError as err:
+            click.echo(f"\nvenue kernel: not available ({err})", err=True)
+        else:
+            try:
+                rows = bench_venue(n_paths=n_paths, steps=steps)
+            except NotImplementedError:
+                click.echo("\nvenue kernel: bench_venue is not implemented yet", err=True)
+            else:
+                rows = rows if isinstance(rows, list) else [rows]
+                click.echo(f"\nvenue kernel, {n_paths:,} paths x {steps} steps (medians):")
+                click.echo(format_table(rows))
+                out["venue_rows"] = rows
+    if json_out is not None:
+        _write_json(json_out, out)
+        click.echo(f"json: {json_out}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

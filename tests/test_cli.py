@@ -1,0 +1,168 @@
+"""The tailrisk command line: exit codes, messages on stderr, nothing written for a bad config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import _standins
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tailrisk import cli, report, runner
+
+REPO = Path(__file__).resolve().parents[1]
+BAD = """\
+[run]
+paths = 100
+chunk_size = 10
+steps = -5
+[model]
+name = "student_t"
+nu = 3.0
+sigma = 0.6
+colour = "red"
+"""
+
+
+@pytest.fixture
+def standin_layers(monkeypatch):
+    monkeypatch.setattr(runner, "_price_backend", lambda: _standins.gbm_log_prices)
+    monkeypatch.setattr(
+        runner, "_venue_backend", lambda: (_standins.build_population, _standins.simulate_venue)
+    )
+    rng = np.random.default_rng(0)
+    draws = {name: rng.standard_t(3, 2_000) * 0.03 for name in report.MODEL_DEFAULTS}
+    monkeypatch.setattr(report, "model_one_day_returns", lambda *a, **k: draws)
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli.main, [str(a) for a in args], catch_exceptions=False)
+
+
+def small_config(tmp_path, **run):
+    text = (REPO / "experiments" / "quickstart.toml").read_text()
+    text = text.replace("paths = 20000", f"paths = {run.get('paths', 300)}")
+    text = text.replace("chunk_size = 5000", f"chunk_size = {run.get('chunk', 100)}")
+    text = text.replace("steps = 90", "steps = 12")
+    path = tmp_path / "small.toml"
+    path.write_text(text)
+    return path
+
+
+def test_help_lists_every_subcommand():
+    res = invoke("--help")
+    assert res.exit_code == 0
+    for name in ("run", "validate-config", "calibrate", "bench", "report"):
+        assert name in res.output
+    for name in ("run", "validate-config", "calibrate", "bench", "report"):
+        sub = invoke(name, "--help")
+        assert sub.exit_code == 0 and "Usage:" in sub.output
+
+
+def test_validate_config_ok_and_bad(tmp_path):
+    good = REPO / "experiments" / "quickstart.toml"
+    res = invoke("validate-config", good)
+    assert res.exit_code == 0 and res.output.strip().endswith(": ok")
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(BAD)
+    before = sorted(tmp_path.rglob("*"))
+    res = invoke("validate-config", good, bad)
+    assert res.exit_code == 2
+    assert "bad.toml" in res.stderr
+    assert "run.steps = -5" in res.stderr and "greater than or equal to 1" in res.stderr
+    assert "model.colour = 'red': unknown key" in res.stderr
+    assert "problem" not in res.stdout
+    assert sorted(tmp_path.rglob("*")) == before, "validate-config writes nothing"
+
+
+def test_shipped_bad_example_fails_and_others_pass():
+    res = invoke("validate-config", REPO / "experiments" / "examples" / "bad.toml")
+    assert res.exit_code == 2
+    for key in ("run.dt", "run.dtype", "model.nu", "venue.policy", "venue.fund"):
+        assert key in res.stderr
+    examples = sorted((REPO / "experiments").glob("*.toml"))
+    assert len(examples) >= 3
+    assert invoke("validate-config", *examples).exit_code == 0
+
+
+def test_run_with_bad_config_writes_nothing(tmp_path, standin_layers):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(BAD)
+    out = tmp_path / "runs"
+    res = invoke("run", bad, "--out", out, "--quiet")
+    assert res.exit_code == 2
+    assert "run.steps = -5" in res.stderr
+    assert not out.exists()
+
+
+def test_run_needs_exactly_one_config(tmp_path):
+    assert invoke("run", "--out", tmp_path).exit_code == 2
+    res = invoke("run", REPO / "experiments" / "quickstart.toml", "--quickstart")
+    assert res.exit_code == 2
+
+
+def test_run_report_and_rebuild(tmp_path, standin_layers):
+    cfg = small_config(tmp_path)
+    out = tmp_path / "runs"
+    res = invoke("run", cfg, "--out", out, "--quiet")
+    assert res.exit_code == 0, res.output
+    (run_dir,) = out.iterdir()
+    assert "run complete" in res.output and str(run_dir) in res.output
+    pdf = run_dir / "report.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF") and f"report: {pdf}" in res.output
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+
+    pdf.unlink()
+    res = invoke("report", run_dir)
+    assert res.exit_code == 0 and pdf.exists()
+
+    # a rerun finds every chunk on disk and computes nothing
+    res = invoke("run", cfg, "--out", out, "--quiet", "--no-report")
+    assert res.exit_code == 0
+    m2 = json.loads((run_dir / "manifest.json").read_text())
+    assert m2["attempts"][-1]["chunks_before"] == manifest["n_chunks"]
+
+
+def test_report_of_unfinished_run_is_an_error(tmp_path, standin_layers, monkeypatch):
+    cfg = small_config(tmp_path)
+
+    def stop(c):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "_after_chunk", stop)
+    out = tmp_path / "runs"
+    res = CliRunner().invoke(cli.main, ["run", str(cfg), "--out", str(out), "--quiet"])
+    assert res.exit_code != 0
+    (run_dir,) = out.iterdir()
+    res = invoke("report", run_dir)
+    assert res.exit_code == 1 and "not complete" in res.stderr
+    assert not (run_dir / "report.pdf").exists()
+
+
+def test_quickstart_files_identical():
+    shipped = cli.quickstart_path()
+    assert shipped.is_file()
+    assert shipped.read_bytes() == (REPO / "experiments" / "quickstart.toml").read_bytes()
+    assert (REPO / "tailrisk" / "experiments" / "quickstart.toml").read_bytes() == (
+        REPO / "experiments" / "quickstart.toml"
+    ).read_bytes()
+
+
+def test_quickstart_has_a_venue():
+    from tailrisk.config import load_config
+
+    exp = load_config(cli.quickstart_path())
+    assert exp.model.name == "student_t"
+    assert exp.venue is not None and exp.venue.policy == "queue_bitmex"
+    assert 1_000 <= exp.venue.population.n_accounts <= 5_000
+
+
+def test_format_table_has_units():
+    text = cli.format_table([{"sampler": "gbm", "draws_per_s": 1.5e9, "median_s": 0.012}])
+    head = text.splitlines()[0]
+    assert "draws/s" in head and "s, median" in head
+    assert "1.500e+09" in text
