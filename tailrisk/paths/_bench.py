@@ -25,14 +25,18 @@ BENCH_MODELS = {
 }
 
 
-def _median_seconds(fn, repeats: int) -> float:
-    jax.block_until_ready(fn())  # compile and warm up
-    times = []
+def _median_seconds(cases: dict, repeats: int) -> dict:
+    """Median wall time per case; the cases take turns so that load from other processes on a
+    shared machine hits them all alike."""
+    for fn in cases.values():
+        jax.block_until_ready(fn())  # compile and warm up
+    times = {name: [] for name in cases}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for name, fn in cases.items():
+            t0 = time.perf_counter()
+            jax.block_until_ready(fn())
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def bench_samplers(n_paths=65536, steps=256, repeats=5, dtype="float32") -> list[dict]:
@@ -67,15 +71,10 @@ def bench_samplers(n_paths=65536, steps=256, repeats=5, dtype="float32") -> list
     )
     for name, model in BENCH_MODELS.items():
         params = _params.to_arrays(_params.kernel_params(model, steps, dt), dtype)
-        cases[name] = (
-            lambda name=name, params=params, mode=model.mode: summed(
-                key, index, params, name, mode
-            )
+        cases[name] = lambda name=name, params=params, mode=model.mode: summed(
+            key, index, params, name, mode
         )
-    rows = []
-    for sampler, fn in cases.items():
-        median_s = _median_seconds(fn, repeats)
-        rows.append({"sampler": sampler, "median_s": median_s})
+    rows = [{"sampler": k, "median_s": v} for k, v in _median_seconds(cases, repeats).items()]
     normal_rate = n_paths * steps / rows[0]["median_s"]
     for row in rows:
         row["draws_per_s"] = n_paths * steps / row["median_s"]

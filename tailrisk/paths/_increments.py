@@ -1,4 +1,4 @@
-"""The public samplers: validate in Python, then one jitted kernel per (model, mode, steps, dtype)."""
+"""The public samplers: validate in Python, then one jitted kernel per model, mode, steps, dtype."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def _check(key, path_index, steps, dt, dtype):
     if dtype not in (jnp.dtype(jnp.float32), jnp.dtype(jnp.float64)):
         raise ValueError(f"dtype = {dtype}: must be float32 or float64")
     if dtype == jnp.float64 and not jax.config.jax_enable_x64:
-        raise ValueError("dtype = float64 needs jax x64 mode (jax.experimental.enable_x64())")
+        raise ValueError("dtype = float64 needs jax x64 mode (jax.enable_x64(True))")
     if not (isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)):
         raise TypeError("key must be a typed jax PRNG key (tailrisk._rng.stream_key)")
     path_index = jnp.asarray(path_index)
@@ -58,7 +58,9 @@ def log_increments(key, model, path_index, steps: int, dt: float, dtype=jnp.floa
     path_index, steps, dt, dtype = _check(key, path_index, steps, dt, dtype)
     name = _params.model_name(model)
     params = _params.to_arrays(_params.kernel_params(model, steps, dt), dtype)
-    return _kernel(key, path_index, params, name=name, mode=model.mode, steps=steps, dtype=dtype.name)
+    return _kernel(
+        key, path_index, params, name=name, mode=model.mode, steps=steps, dtype=dtype.name
+    )
 
 
 def log_prices(key, model, path_index, steps: int, dt: float, dtype=jnp.float32) -> jax.Array:

@@ -14,14 +14,21 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.stats as st
 
-from ..config import GarchTModel, GbmModel, HawkesModel, KouModel, MertonModel, StableModel
-from ..config import StudentTModel
+from ..config import (
+    GarchTModel,
+    GbmModel,
+    HawkesModel,
+    KouModel,
+    MertonModel,
+    StableModel,
+    StudentTModel,
+)
 from . import _quantile
 from . import _risk_neutral as rn
 
 #: jump count tables cover Poisson(lam T) up to a tail probability below this
 COUNT_TAIL = 1e-12
-#: jump slots per path are a multiple of this (fewer recompilations when lam or T change)
+#: jump slots per path are a power of two, at least this (few recompilations when lam or T change)
 COUNT_BUCKET = 8
 
 _MODEL_NAMES = {
@@ -53,11 +60,11 @@ def student_t_table(nu: float, n: int = _quantile.TABLE_SIZE) -> _quantile.Quant
 
 def jump_count_survival(mean_count: float) -> np.ndarray:
     """``P(N > k)`` for ``k = 0 .. J_max - 1``, ``N ~ Poisson(mean_count)``, where ``J_max`` is the
-    smallest multiple of COUNT_BUCKET with ``P(N > J_max) < COUNT_TAIL``; counts above ``J_max``
-    are merged into ``J_max``."""
+    smallest power of two >= COUNT_BUCKET with ``P(N > J_max) < COUNT_TAIL``; counts above
+    ``J_max`` are merged into ``J_max``."""
     j_max = COUNT_BUCKET
     while st.poisson.sf(j_max, mean_count) >= COUNT_TAIL:
-        j_max += COUNT_BUCKET
+        j_max *= 2
     return st.poisson.sf(np.arange(j_max), mean_count)
 
 
@@ -134,6 +141,7 @@ def kernel_params(model, steps: int, dt: float) -> dict:
             "step_scale": rn.stable_step_scale(model, dt),
             "alpha": model.alpha,
             "beta": model.beta,
+            "shift": rn.stable_unit_shift(model, dt),
             "clip": model.clip if risk_neutral else inf,
         }
     raise AssertionError(name)

@@ -100,9 +100,9 @@ def sample(bits: jax.Array, table: QuantileTable, dtype) -> jax.Array:
     i = jnp.clip(jnp.floor(x).astype(jnp.int32), 0, n - 2)
     frac = x - i.astype(dtype)
     row = i + upper.astype(jnp.int32) * n
-    log_ratio = table.value.at[row].get(mode="promise_in_bounds") + frac * table.slope.at[
-        row
-    ].get(mode="promise_in_bounds")
+    log_ratio = table.value.at[row].get(mode="promise_in_bounds") + frac * table.slope.at[row].get(
+        mode="promise_in_bounds"
+    )
     distance = half_minus_u * jnp.exp(log_ratio)
     return table.median + jnp.where(upper == 1, distance, -distance)
 

@@ -29,8 +29,15 @@ import numpy as np
 import scipy.stats as st
 from numpy.polynomial.legendre import leggauss
 
-from ..config import GarchTModel, GbmModel, HawkesModel, KouModel, MertonModel, StableModel
-from ..config import StudentTModel
+from ..config import (
+    GarchTModel,
+    GbmModel,
+    HawkesModel,
+    KouModel,
+    MertonModel,
+    StableModel,
+    StudentTModel,
+)
 
 #: garch_t compensator table: per-step standard deviations 0..A_MAX, COMPENSATOR_SIZE points
 A_MAX = 2.0
@@ -54,8 +61,8 @@ def _clipped_nodes(law: str, shape: tuple[float, ...], clip: float):
         (nu, unit) = shape
         dist = st.t(nu, scale=unit)
     else:
-        alpha, beta = shape
-        dist = st.levy_stable(alpha, beta)
+        alpha, beta, loc = shape
+        dist = st.levy_stable(alpha, beta, loc=loc)
     x, w = leggauss(24)
     edges = np.linspace(-clip, clip, 81)
     mid = 0.5 * (edges[1:] + edges[:-1])[:, None]
@@ -69,7 +76,7 @@ def clipped_log_mgf(law: str, shape: tuple[float, ...], clip: float, a: np.ndarr
     """``log E[exp(a clip(Y, -clip, clip))]`` for ``a >= 0`` (array), float64.
 
     ``law`` is ``"t"`` (shape ``(nu, unit)``: Student-t with scale ``unit``) or ``"stable"``
-    (shape ``(alpha, beta)``, S1 parameterisation, unit scale).
+    (shape ``(alpha, beta, loc)``, S1 parameterisation, unit scale).
     """
     y, weights, p_lo, p_hi = _clipped_nodes(law, tuple(float(s) for s in shape), float(clip))
     a = np.asarray(a, np.float64)[..., None]
@@ -113,6 +120,17 @@ def stable_step_scale(model: StableModel, dt: float) -> float:
     return model.scale * dt ** (1.0 / model.alpha)
 
 
+def stable_unit_shift(model: StableModel, dt: float) -> float:
+    """Location of the unit variate ``Y`` so that ``a Y ~ S1(alpha, beta, scale=a, loc=0)``.
+
+    Zero unless ``alpha = 1``, where scaling an S1 variable by ``a`` also shifts it by
+    ``-(2/pi) beta a log a`` (Samorodnitsky & Taqqu 1994, property 1.2.3).
+    """
+    if model.alpha != 1.0:
+        return 0.0
+    return 2.0 / math.pi * model.beta * math.log(stable_step_scale(model, dt))
+
+
 def hawkes_mean_intensity(model: HawkesModel) -> float:
     """Stationary mean intensity ``lam0 beta / (beta - alpha)``, per year."""
     return model.lam0 * model.beta / (model.beta - model.alpha)
@@ -149,5 +167,6 @@ def risk_neutral_drift(model, dt: float) -> float:
         return rdt - float(clipped_log_mgf("t", (model.nu, unit), model.clip, a))
     if isinstance(model, StableModel):
         a = stable_step_scale(model, dt)
-        return rdt - float(clipped_log_mgf("stable", (model.alpha, model.beta), model.clip, a))
+        shape = (model.alpha, model.beta, stable_unit_shift(model, dt))
+        return rdt - float(clipped_log_mgf("stable", shape, model.clip, a))
     raise TypeError(f"unknown model config {type(model).__name__}")

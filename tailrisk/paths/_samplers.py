@@ -24,7 +24,7 @@ def gbm(key, p, *, steps, mode, dtype):
 
 
 def student_t(key, p, *, steps, mode, dtype):
-    y = p["unit"] * _quantile.sample(jax.random.bits(key, (steps,)), p["table"], dtype)
+    y = p["unit"] * _quantile.sample(jax.random.bits(key, (steps,), jnp.uint32), p["table"], dtype)
     y = jnp.clip(y, -p["clip"], p["clip"])
     return p["drift"] + p["step_scale"] * y
 
@@ -37,9 +37,9 @@ def _jump_path_grid(key, p, steps, dtype, jump_size):
     """
     key_count, key_step, key_size = jax.random.split(key, 3)
     j_max = p["count_sf"].shape[0]
-    u = open_uniform(jax.random.bits(key_count, ()), dtype)
+    u = open_uniform(jax.random.bits(key_count, (), jnp.uint32), dtype)
     count = jnp.sum(u < p["count_sf"])
-    step_of_jump = uniform_index(jax.random.bits(key_step, (j_max,)), steps)
+    step_of_jump = uniform_index(jax.random.bits(key_step, (j_max,), jnp.uint32), steps)
     sizes = jump_size(key_size, j_max)
     sizes = jnp.where(jnp.arange(j_max) < count, sizes, 0.0)
     return jnp.zeros((steps,), dtype).at[step_of_jump].add(sizes, mode="promise_in_bounds")
@@ -60,7 +60,7 @@ def kou(key, p, *, steps, mode, dtype):
 
     def size(k, n):
         # one uniform: u < p chooses an up jump and u/p is again uniform (and (u-p)/(1-p) down)
-        u = open_uniform(jax.random.bits(k, (n,)), dtype)
+        u = open_uniform(jax.random.bits(k, (n,), jnp.uint32), dtype)
         up = u < p["p"]
         w_up = jnp.clip(u / p["p"], 1e-38, 1.0)
         w_down = jnp.clip((u - p["p"]) / (1.0 - p["p"]), 1e-38, 1.0)
@@ -71,7 +71,7 @@ def kou(key, p, *, steps, mode, dtype):
 
 
 def garch_t(key, p, *, steps, mode, dtype):
-    z = p["unit"] * _quantile.sample(jax.random.bits(key, (steps,)), p["table"], dtype)
+    z = p["unit"] * _quantile.sample(jax.random.bits(key, (steps,), jnp.uint32), p["table"], dtype)
     z = jnp.clip(z, -p["clip"], p["clip"])
     risk_neutral = mode == "risk_neutral"
     comp = p["compensator"]
@@ -105,7 +105,7 @@ def hawkes(key, p, *, steps, mode, dtype):
     ``lam_{t+1} = lam0 + e^{-beta dt} (lam_t - lam0 + alpha N_t)``. One uniform per step gives
     both ``N_t`` (inverse CDF) and, rescaled within N_t's interval, the Gaussian of the whole
     step: given ``N_t = k`` the increment is ``N(k mu_j, sigma^2 dt + k sigma_j^2)``."""
-    u_all = open_uniform(jax.random.bits(key, (steps,)), dtype)
+    u_all = open_uniform(jax.random.bits(key, (steps,), jnp.uint32), dtype)
 
     def step(lam, u):
         m = lam * p["dt"]
@@ -149,11 +149,11 @@ def _cms_one(v, w, beta, dtype, cos_v):
     """The alpha = 1 branch of CMS (S1)."""
     half_pi = dtype(math.pi / 2)
     shifted = half_pi + beta * v
-    return (shifted * jnp.tan(v) - beta * jnp.log(half_pi * w * cos_v / shifted)) / half_pi
+    return (shifted * jnp.sin(v) / cos_v - beta * jnp.log(half_pi * w * cos_v / shifted)) / half_pi
 
 
 def stable(key, p, *, steps, mode, dtype):
-    bits = jax.random.bits(key, (2, steps))
+    bits = jax.random.bits(key, (2, steps), jnp.uint32)
     # V = +-(pi/2 - pi t) with t in (0, 1/2) from 31 bits, so cos V = sin(pi t) keeps the
     # heavy tail (V near +-pi/2) resolved to probability 2**-32
     b_v = bits[0]
@@ -171,7 +171,7 @@ def stable(key, p, *, steps, mode, dtype):
         lambda: _cms_one(v, w, beta, dtype, cos_v),
         lambda: _cms(v, w, alpha, beta, dtype, cos_v),
     )
-    y = jnp.clip(y, -p["clip"], p["clip"])
+    y = jnp.clip(y + p["shift"], -p["clip"], p["clip"])
     return p["drift"] + p["step_scale"] * y
 
 
