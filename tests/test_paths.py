@@ -339,11 +339,16 @@ def test_parameter_sweep_compiles_once(model):
         assert TRACE_COUNT[model.name] == before, f"{model.name} retraced for new parameters"
 
 
-def test_bench_samplers_reports_every_sampler():
-    rows = bench_samplers(n_paths=64, steps=8, repeats=1)
-    names = {r["sampler"] for r in rows}
-    assert {"jax.random.normal", "jax.random.t", "jax.random.gamma", "stable"} <= names
-    assert len(rows) == 10
+def test_bench_samplers_reports_every_sampler(monkeypatch):
+    # the full table is measured by hand (python -m tailrisk.paths._bench); here two models
+    # keep the compile time down
+    from tailrisk.paths import _bench
+
+    monkeypatch.setattr(_bench, "BENCH_MODELS", {k: _bench.BENCH_MODELS[k] for k in ("gbm", "kou")})
+    rows = bench_samplers(n_paths=64, steps=8, repeats=2)
+    names = [r["sampler"] for r in rows]
+    assert names == ["jax.random.normal", "jax.random.t", "jax.random.gamma", "gbm", "kou"]
     for r in rows:
         assert r["draws_per_s"] > 0 and r["median_s"] > 0
+        assert set(r) == {"sampler", "draws_per_s", "ratio_to_normal", "median_s"}
     assert rows[0]["ratio_to_normal"] == pytest.approx(1.0)

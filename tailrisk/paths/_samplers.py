@@ -29,45 +29,43 @@ def student_t(key, p, *, steps, mode, dtype):
     return p["drift"] + p["step_scale"] * y
 
 
-def _jump_path_grid(key, p, steps, dtype, jump_size):
-    """Compound Poisson jumps drawn per path and scattered onto the step grid.
+def _jump_diffusion(key, p, steps, dtype, jump_size):
+    """Diffusion plus compound Poisson jumps drawn per path and scattered onto the step grid.
 
-    The count N ~ Poisson(lam T) comes from the survival table ``p["count_sf"]`` (length J_max,
-    N capped at J_max), each jump gets a uniform step and a size; unused slots add zero.
+    One call to the bit generator per path: ``steps`` words for the Gaussian diffusion, one for
+    the count N ~ Poisson(lam T) (inverse CDF from the survival table ``p["count_sf"]`` of
+    length J_max; N is capped at J_max), and per jump slot one word for its step (uniform) and
+    one for its size. Slots beyond N add zero.
     """
-    key_count, key_step, key_size = jax.random.split(key, 3)
     j_max = p["count_sf"].shape[0]
-    u = open_uniform(jax.random.bits(key_count, (), jnp.uint32), dtype)
-    count = jnp.sum(u < p["count_sf"])
-    step_of_jump = uniform_index(jax.random.bits(key_step, (j_max,), jnp.uint32), steps)
-    sizes = jump_size(key_size, j_max)
+    bits = jax.random.bits(key, (steps + 1 + 2 * j_max,), jnp.uint32)
+    diffusion = gaussian_from_uniform(open_uniform(bits[:steps], dtype), dtype)
+    count = jnp.sum(open_uniform(bits[steps], dtype) < p["count_sf"])
+    step_of_jump = uniform_index(bits[steps + 1 : steps + 1 + j_max], steps)
+    sizes = jump_size(bits[steps + 1 + j_max :])
     sizes = jnp.where(jnp.arange(j_max) < count, sizes, 0.0)
-    return jnp.zeros((steps,), dtype).at[step_of_jump].add(sizes, mode="promise_in_bounds")
+    jumps = jnp.zeros((steps,), dtype).at[step_of_jump].add(sizes, mode="promise_in_bounds")
+    return p["drift"] + p["vol"] * diffusion + jumps
 
 
 def merton(key, p, *, steps, mode, dtype):
-    key_diffusion, key_jump = jax.random.split(key)
+    def size(bits):
+        return p["mu_j"] + p["sigma_j"] * gaussian_from_uniform(open_uniform(bits, dtype), dtype)
 
-    def size(k, n):
-        return p["mu_j"] + p["sigma_j"] * jax.random.normal(k, (n,), dtype)
-
-    jumps = _jump_path_grid(key_jump, p, steps, dtype, size)
-    return p["drift"] + p["vol"] * jax.random.normal(key_diffusion, (steps,), dtype) + jumps
+    return _jump_diffusion(key, p, steps, dtype, size)
 
 
 def kou(key, p, *, steps, mode, dtype):
-    key_diffusion, key_jump = jax.random.split(key)
-
-    def size(k, n):
-        # one uniform: u < p chooses an up jump and u/p is again uniform (and (u-p)/(1-p) down)
-        u = open_uniform(jax.random.bits(k, (n,), jnp.uint32), dtype)
+    def size(bits):
+        # one uniform: u < p chooses an up jump and u/p is again uniform; otherwise (1-u)/(1-p)
+        # is, and 1-u is taken from the complemented bits so both tails keep 32-bit resolution
+        u = open_uniform(bits, dtype)
         up = u < p["p"]
         w_up = jnp.clip(u / p["p"], 1e-38, 1.0)
-        w_down = jnp.clip((u - p["p"]) / (1.0 - p["p"]), 1e-38, 1.0)
+        w_down = jnp.clip(open_uniform(~bits, dtype) / (1.0 - p["p"]), 1e-38, 1.0)
         return jnp.where(up, -jnp.log(w_up) / p["eta_up"], jnp.log(w_down) / p["eta_down"])
 
-    jumps = _jump_path_grid(key_jump, p, steps, dtype, size)
-    return p["drift"] + p["vol"] * jax.random.normal(key_diffusion, (steps,), dtype) + jumps
+    return _jump_diffusion(key, p, steps, dtype, size)
 
 
 def garch_t(key, p, *, steps, mode, dtype):
