@@ -19,6 +19,8 @@ from tailrisk._rng import STREAM_PRICE, stream_key
 from tailrisk.paths import log_increments, log_prices, risk_neutral_drift
 from tailrisk.paths._bench import bench_samplers
 from tailrisk.paths._increments import TRACE_COUNT
+from tailrisk.paths._params import student_t_table
+from tailrisk.paths._quantile import table_error, table_quantile_host
 from tailrisk.paths._risk_neutral import student_t_scale
 
 KEY = stream_key(2024, STREAM_PRICE)
@@ -81,6 +83,17 @@ def test_increments_match_scipy_twin(case):
     x = draw(model)[:, -1][: 2500 if model.name == "stable" else N]
     result = st.kstest(x, twin(model, DAY).cdf)
     assert result.pvalue > P_MIN, (case, result)
+
+
+@pytest.mark.parametrize("nu", [0.5, 2.2, 4.0])
+def test_quantile_table_error(nu):
+    dist = st.t(nu)
+    table = student_t_table(nu)
+    assert table_error(table, dist.ppf, dist.isf) < 2e-5
+    # the far tail reaches probability 2**-33 (a 23-bit float uniform stops near 1e-7)
+    u = np.array([2.0**-33])
+    far = table_quantile_host(table, u, upper=False)
+    np.testing.assert_allclose(far, dist.ppf(u), rtol=2e-5)
 
 
 def test_garch_innovations_are_standardised_t():

@@ -27,8 +27,10 @@ import numpy as np
 #: the smallest tail probability the 31 bits can express: u = (0 + 1/2) 2**-32
 S_MIN = -33.0 * math.log(2.0)
 S_MAX = math.log(0.5)
-#: grid points per side; the interpolation error is documented in :func:`table_error`
-TABLE_SIZE = 2048
+#: grid points per side. Measured max relative quantile error of the float64 interpolation
+#: (:func:`table_error`) for Student-t: 1.2e-5 at nu = 0.5, 5.9e-6 at nu = 1, 3.4e-6 at nu = 2.2,
+#: 2.9e-6 at nu = 3, 1.9e-6 at nu = 30; float32 evaluation adds ~2e-6 / nu (rounding of log u).
+TABLE_SIZE = 4096
 
 
 class QuantileTable(NamedTuple):
