@@ -114,6 +114,15 @@ def run_cmd(
         result = run_experiment(exp, out, resume=not no_resume, progress=not quiet)
     except RunError as err:
         raise click.ClickException(str(err)) from None
+    except ConfigError as err:
+        _config_error(err)
+    except ValueError as err:
+        from .venue import PopulationError  # a population CSV rejected below the config layer
+
+        if not isinstance(err, PopulationError):
+            raise
+        click.echo(f"{source}: {err}", err=True)
+        sys.exit(EXIT_BAD_CONFIG)
     wall = result.manifest.get("wall_time_s", float("nan"))
     click.echo(f"run complete ({wall:.1f} s): {result.run_dir}")
     if report:
@@ -189,7 +198,7 @@ def validate_config_cmd(configs: tuple[Path, ...]) -> None:
 )
 @click.option("--date-col", default="date", show_default=True, help="Name of the date column.")
 @click.option(
-    "--price-col", default="close", show_default=True, help="Name of the price column (USD)."
+    "--price-col", default="price", show_default=True, help="Name of the price column (USD)."
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the fits.")
 @click.option(

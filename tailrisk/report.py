@@ -70,10 +70,13 @@ def build_report(result: RunResult, path: str | Path) -> Path:
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
 
+    from .runner import _FILE_MODE
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     exp = result.experiment
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".pdf")
+    os.fchmod(fd, _FILE_MODE)
     os.close(fd)
     meta = {
         "Title": f"tailrisk report: {exp.run.name} ({result.config_hash})",

@@ -133,10 +133,20 @@ def run_dir_for(exp: Experiment, out_dir: str | Path) -> Path:
 # ----------------------------------------------------------------------------- atomic files
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()  # what open() would give; mkstemp alone gives 0600
+
+
 def _atomic_write_bytes(path: Path, write: Callable[[Any], None], suffix: str = ".tmp") -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     try:
+        os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
@@ -360,6 +370,13 @@ def run_experiment(
         )
 
     run = exp.run
+    # the population is built once per run, and before anything is written: a bad CSV fails here
+    venue = None
+    if venue_backend is not None:
+        build_population, simulate_venue = venue_backend
+        accounts = build_population(exp.venue, exp.model.s0, run.seed)
+        venue = (accounts, simulate_venue)
+
     n_chunks = run.n_chunks
     n_sample = sample_size(exp)
     chunk_dir.mkdir(parents=True, exist_ok=True)
@@ -397,17 +414,13 @@ def run_experiment(
         "per_path_units": "log returns log(S_t/S_0); venue outputs in USD, counts or flags",
         "venue_simulated": venue_simulated,
     }
-    base_wall = manifest["wall_time_s"]
-    atomic_write_json(run_dir / MANIFEST, manifest)
-
-    venue = None
-    if venue_backend is not None:
-        build_population, simulate_venue = venue_backend
-        accounts = build_population(exp.venue, exp.model.s0, run.seed)
+    if venue is not None:
+        accounts = venue[0]
         manifest["cohort_names"] = list(getattr(accounts, "cohort_names", ()))
         manifest["probe_names"] = list(getattr(accounts, "probe_names", ()))
         manifest["n_accounts"] = int(getattr(accounts, "n", 0))
-        venue = (accounts, simulate_venue)
+    base_wall = manifest["wall_time_s"]
+    atomic_write_json(run_dir / MANIFEST, manifest)
 
     bar = _progress(n_chunks, len(done), progress)
     try:

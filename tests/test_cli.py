@@ -166,3 +166,75 @@ def test_format_table_has_units():
     head = text.splitlines()[0]
     assert "draws/s" in head and "s, median" in head
     assert "1.500e+09" in text
+
+
+def test_population_error_is_a_config_error(tmp_path, monkeypatch):
+    from tailrisk.venue import build_population
+
+    monkeypatch.setattr(runner, "_price_backend", lambda: _standins.gbm_log_prices)
+    monkeypatch.setattr(
+        runner, "_venue_backend", lambda: (build_population, _standins.simulate_venue)
+    )
+    text = small_config(tmp_path).read_text()
+    text = text.replace("[venue.population]", '[venue.population]\ncsv = "no_such_accounts.csv"')
+    cfg = tmp_path / "csv.toml"
+    cfg.write_text(text)
+    out = tmp_path / "runs"
+    res = invoke("run", cfg, "--out", out, "--quiet")
+    assert res.exit_code == 2, res.output
+    assert "no_such_accounts.csv" in res.stderr
+    assert not out.exists()
+
+
+def test_bench_prints_a_table_and_json(tmp_path, monkeypatch):
+    import tailrisk.paths
+    import tailrisk.venue.kernel
+
+    calls = {}
+
+    def fake_samplers(n_paths, steps):
+        calls["paths"] = (n_paths, steps)
+        return [{"sampler": "gbm", "draws_per_s": 2.0e8, "median_s": 0.01}]
+
+    def fake_venue(n_paths, steps):
+        calls["venue"] = (n_paths, steps)
+        return [{"policy": "queue_bitmex", "paths_per_s": 1234.5, "median_s": 0.5}]
+
+    monkeypatch.setattr(tailrisk.paths, "bench_samplers", fake_samplers)
+    monkeypatch.setattr(tailrisk.venue.kernel, "bench_venue", fake_venue, raising=False)
+    out = tmp_path / "bench.json"
+    res = invoke("bench", "--paths", 64, "--steps", 8, "--json", out)
+    assert res.exit_code == 0, res.output
+    assert calls == {"paths": (64, 8), "venue": (64, 8)}
+    assert "draws/s" in res.output and "paths/s" in res.output and "queue_bitmex" in res.output
+    data = json.loads(out.read_text())
+    assert data["paths_rows"][0]["sampler"] == "gbm" and data["venue_rows"][0]["median_s"] == 0.5
+
+
+def test_calibrate_passes_options_through(tmp_path, monkeypatch):
+    import tailrisk.calibrate
+
+    seen = {}
+
+    class Result:
+        def to_text(self):
+            return "fitted"
+
+        def to_dict(self):
+            return {"models": list(seen["models"])}
+
+    def fake(data_path, models, date_col, price_col, seed):
+        seen.update(data=data_path, models=models, cols=(date_col, price_col), seed=seed)
+        return Result()
+
+    monkeypatch.setattr(tailrisk.calibrate, "calibrate_report", fake)
+    out = tmp_path / "cal.json"
+    res = invoke("calibrate", "--model", "gbm", "--model", "kou", "--seed", 3, "--json", out)
+    assert res.exit_code == 0, res.output
+    assert "fitted" in res.output
+    assert seen["models"] == ("gbm", "kou") and seen["seed"] == 3
+    assert seen["cols"] == ("date", "price")
+    assert Path(seen["data"]) == tailrisk.calibrate.default_data_path()
+    assert json.loads(out.read_text()) == {"models": ["gbm", "kou"]}
+    res = invoke("calibrate", "--model", "vasicek")
+    assert res.exit_code == 2 and "vasicek" in res.stderr

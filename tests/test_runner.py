@@ -11,6 +11,8 @@ import pytest
 from tailrisk import runner
 from tailrisk.config import config_hash, parse_config
 
+REAL_PRICE_BACKEND = runner._price_backend
+
 
 @pytest.fixture(autouse=True)
 def standin_layers(monkeypatch):
@@ -235,3 +237,20 @@ def test_memory_is_set_by_the_chunk(tmp_path, monkeypatch):
     for c in range(5):
         with np.load(res.run_dir / "chunks" / f"chunk_{c:05d}.npz") as z:
             assert all(z[k].ndim == 1 or z[k].shape[0] <= 500 for k in z.files)
+
+
+@pytest.mark.parametrize("model", [{"name": "student_t", "nu": 3.0, "sigma": 0.8}, {"name": "kou"}])
+def test_real_price_paths_do_not_depend_on_chunk_size(tmp_path, monkeypatch, model):
+    pytest.importorskip("tailrisk.paths")
+    monkeypatch.setattr(runner, "_price_backend", REAL_PRICE_BACKEND)
+    runs = []
+    for chunk in (60, 240):
+        data = {
+            "run": {"paths": 240, "chunk_size": chunk, "steps": 12, "keep_paths": 5},
+            "model": model,
+        }
+        runs.append(
+            runner.run_experiment(parse_config(data), tmp_path / str(chunk), progress=False)
+        )
+    assert_identical(arrays(runs[0]), arrays(runs[1]))
+    assert np.all(np.isfinite(runs[0].per_path["terminal_log_return"]))
