@@ -70,6 +70,14 @@ class Accounts:
         never = np.where(self.side > 0, -np.inf, np.inf)
         return np.where(self.recourse, never, lq)
 
+    def money_tolerance(self, fund: float, rel: float = 1e-9) -> float:
+        """Round-off allowance in USD: ``rel`` of the venue's money (F_0 plus all margins).
+
+        Gaps, ADL touches and insolvency smaller than this are float residue, not events; the
+        reference and the kernel use the same rule (docs/venue.md, "Tolerances").
+        """
+        return rel * (float(fund) + float(np.sum(self.margin)))
+
     def take(self, idx: np.ndarray) -> Accounts:
         """A sub-population (probes are dropped unless all kept)."""
         idx = np.asarray(idx)

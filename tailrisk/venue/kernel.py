@@ -264,7 +264,9 @@ def _adl(policy: str, opp: _Side, os_: _SideState, sign_o: int, mark, close_px, 
     r = jnp.diff(os_.cum_r)
     n = r.shape[0]
     upnl_unit = sign_o * (mark - opp.entry)
-    cand = (jnp.arange(n) >= os_.n_trig) & ~opp.exempt & (r > 0) & (upnl_unit > 0)
+    # a winner at the mark that would lose at the close price is no candidate (docs/venue.md)
+    cand = ((jnp.arange(n) >= os_.n_trig) & ~opp.exempt & (r > 0) & (upnl_unit > 0)
+            & (sign_o * (close_px - opp.entry) > 0))
     r_c = jnp.where(cand, r, 0.0)
     avail = jnp.sum(r_c)
     qa = jnp.minimum(want, avail)
@@ -303,17 +305,19 @@ def _adl(policy: str, opp: _Side, os_: _SideState, sign_o: int, mark, close_px, 
         cum_rm=jnp.concatenate([z, jnp.cumsum(r_new * opp.m_per_q)]),
         g=g,
     )
-    return os_, qa, jnp.sum(c > 0).astype(jnp.int32)
+    rel = 1e-9 if r.dtype == jnp.float64 else 1e-6
+    return os_, qa, jnp.sum(c > rel * qa).astype(jnp.int32)  # residue is no touch
 
 
 def _haircut(opp: _Side, os_: _SideState, sign_o: int, mark, gap):
     r = jnp.diff(os_.cum_r)
+    h = jnp.diff(os_.cum_h)
     n = r.shape[0]
-    w = sign_o * r * (mark - opp.entry)
+    w = sign_o * r * (mark - opp.entry) - h  # winnings net of haircuts already recorded
     cand = (jnp.arange(n) >= os_.n_trig) & ~opp.exempt & (r > 0) & (w > 0)
     w = jnp.where(cand, w, 0.0)
     x = _water_fill(w, opp.cap, gap)
-    h = jnp.diff(os_.cum_h) + x
+    h = h + x
     os_ = os_._replace(cum_h=jnp.concatenate([jnp.zeros((1,), h.dtype), jnp.cumsum(h)]))
     return os_, jnp.sum(x), jnp.sum(x > 0).astype(jnp.int32)
 
@@ -325,7 +329,7 @@ def _target(s: _State, prm: _Params, st: _Static):
     return jnp.maximum(prm.floor, level)
 
 
-def _batch(s: _State, sides, sign: int, mark, u, prm: _Params, st: _Static):
+def _batch(s: _State, sides, sign: int, mark, u, prm: _Params, st: _Static, tol):
     """Steps 2-4 of a round for one side; returns the state and the unwound notional."""
     side, opp = (sides[0], sides[1]) if sign > 0 else (sides[1], sides[0])
     ss = s.long if sign > 0 else s.short
@@ -351,8 +355,9 @@ def _batch(s: _State, sides, sign: int, mark, u, prm: _Params, st: _Static):
     if st.policy in CONTRACT_POLICIES:
         close_px = jnp.maximum(bbar, mark) if sign > 0 else jnp.minimum(bbar, mark)
         gap = target - fund_x
+        event = has & (gap > tol)  # a gap within round-off is no gap
         denom = sign * qty * (close_px - fill)
-        phi = jnp.where((denom > 0) & has & (gap > 0),
+        phi = jnp.where((denom > 0) & event,
                         jnp.clip(gap / jnp.where(denom > 0, denom, 1.0), 0.0, 1.0), 0.0)
         need = phi > 0
         os_new, qa_new, touched = _adl(st.policy, opp, os_, -sign, mark, close_px, phi * qty, u)
@@ -360,21 +365,23 @@ def _batch(s: _State, sides, sign: int, mark, u, prm: _Params, st: _Static):
         qa = jnp.where(need, qa_new, 0.0)
         fund_x = fund_x + sign * qa * (close_px - fill)
         # when the candidates sufficed the fund sits exactly at its target (no float residue)
-        fund_x = jnp.where(need & (qa_new >= phi * qty), jnp.maximum(fund_x, target), fund_x)
+        fund_x = jnp.where(need & (qa_new >= phi * qty), jnp.maximum(fund_x, target),
+                           fund_x)
         s = s._replace(
             adl_notional=s.adl_notional + qa * close_px,
             adl_count=s.adl_count + jnp.where(need, touched, 0),
-            adl_events=s.adl_events + need.astype(jnp.int32),
+            adl_events=s.adl_events + event.astype(jnp.int32),
             covered=s.covered + jnp.where(need, sign * qa * (close_px - fill), 0.0),
         )
     elif st.policy in PNL_POLICIES:
         gap = target - fund_x
-        need = has & (gap > 0)
+        need = has & (gap > tol)
         os_new, paid, touched = _haircut(opp, os_, -sign, mark, jnp.where(need, gap, 0.0))
         os_ = jax.tree.map(lambda a, b: jnp.where(need, a, b), os_new, os_)
         paid = jnp.where(need, paid, 0.0)
         fund_x = fund_x + paid
-        fund_x = jnp.where(need & (paid >= gap * (1 - 1e-6)), jnp.maximum(fund_x, target), fund_x)
+        fund_x = jnp.where(need & (paid >= gap * (1 - 1e-6)), jnp.maximum(fund_x, target),
+                           fund_x)
         s = s._replace(
             adl_notional=s.adl_notional + paid,
             adl_count=s.adl_count + jnp.where(need, touched, 0),
@@ -393,6 +400,7 @@ def _batch(s: _State, sides, sign: int, mark, u, prm: _Params, st: _Static):
     )
     s = s._replace(long=ss, short=os_) if sign > 0 else s._replace(short=ss, long=os_)
     s = _shortfall_to_capital(s, prm, st.policy)
+    s = s._replace(fund_min=jnp.minimum(s.fund_min, s.fund))
     return s, unwound * mark
 
 
@@ -403,11 +411,9 @@ def _round(s: _State, sides, price, u, prm: _Params, st: _Static):
         long=s.long._replace(n_trig=jnp.maximum(s.long.n_trig, _count_triggered(sl, 1, mark))),
         short=s.short._replace(n_trig=jnp.maximum(s.short.n_trig, _count_triggered(ss_, -1, mark))),
     )
-    backlog = ((s.long.cum_r[s.long.n_trig] - s.long.cum_r[s.long.n_done])
-               + (s.short.cum_r[s.short.n_trig] - s.short.cum_r[s.short.n_done])) * mark
-    s = s._replace(backlog_max=jnp.maximum(s.backlog_max, backlog))
-    s, v_long = _batch(s, sides, 1, mark, u, prm, st)
-    s, v_short = _batch(s, sides, -1, mark, u, prm, st)
+    tol = _money_tolerance(sides, prm)
+    s, v_long = _batch(s, sides, 1, mark, u, prm, st, tol)
+    s, v_short = _batch(s, sides, -1, mark, u, prm, st, tol)
     push = prm.gamma * prm.eta
     move = (-push * (v_long / prm.depth) ** prm.beta_impact
             + push * (v_short / prm.depth) ** prm.beta_impact)
@@ -435,7 +441,15 @@ def _check_path(s: _State, sides, price, seed_path, step, prm: _Params, st: _Sta
         return jax.tree.map(lambda a, b: jnp.where(active, a, b), s_new, s)
 
     s = jax.lax.fori_loop(0, st.max_rounds, body, s)
-    return s._replace(converged=s.converged & ~_needs_round(s, sides, price))
+    backlog = _backlog(s) * price * s.impact
+    return s._replace(converged=s.converged & ~_needs_round(s, sides, price),
+                      backlog_max=jnp.maximum(s.backlog_max, backlog))
+
+
+def _backlog(s: _State) -> jax.Array:
+    """Contracts waiting in the engine's backlog (both sides)."""
+    return ((s.long.cum_r[s.long.n_trig] - s.long.cum_r[s.long.n_done])
+            + (s.short.cum_r[s.short.n_trig] - s.short.cum_r[s.short.n_done]))
 
 
 def _end_of_check(s: _State, prm: _Params, st: _Static) -> _State:
@@ -493,6 +507,7 @@ def _settle(s: _State, sides, final, u_rec, prm: _Params, st: _Static, n_cohorts
     s = s._replace(fund=s.fund - (shl + shs))
     s = _shortfall_to_capital(s, prm, st.policy)
     recovered = jnp.zeros((), pay.dtype)
+    peak_capital = s.capital_injected
     if st.policy == "socialized_at_settlement":
         win = (pay > 0) & ~exempt
         tot = jnp.sum(jnp.where(win, pay, 0.0))
@@ -502,6 +517,7 @@ def _settle(s: _State, sides, final, u_rec, prm: _Params, st: _Static, n_cohorts
         pay = pay - take
         s = s._replace(capital_injected=s.capital_injected + s.deficit - recovered,
                        deficit=jnp.zeros_like(s.deficit))
+        peak_capital = s.capital_injected
     elif st.policy == "none":
         excess = jnp.maximum(s.capital_injected - prm.capital, 0.0)
         win = pay > 0
@@ -512,6 +528,7 @@ def _settle(s: _State, sides, final, u_rec, prm: _Params, st: _Static, n_cohorts
         pay = pay - take
         s = s._replace(capital_injected=s.capital_injected - recovered)
     covered = s.covered + recovered
+    insolvent = peak_capital > prm.capital + _money_tolerance(sides, prm)
     winners = und > 0
     hair = und - pay
     safe_und = jnp.where(winners, und, 1.0)
@@ -524,7 +541,7 @@ def _settle(s: _State, sides, final, u_rec, prm: _Params, st: _Static, n_cohorts
         "fund_min": jnp.minimum(s.fund_min, s.fund),
         "shortfall": s.shortfall,
         "capital_injected": s.capital_injected,
-        "insolvent": s.capital_injected > prm.capital,
+        "insolvent": insolvent,
         "net_insolvent_debt": jnp.maximum(s.capital_injected - prm.capital, 0.0),
         "liquidated_notional": s.liq_notional,
         "liquidated_count": s.liq_count,
@@ -532,16 +549,15 @@ def _settle(s: _State, sides, final, u_rec, prm: _Params, st: _Static, n_cohorts
         "adl_count": s.adl_count,
         "adl_events": s.adl_events,
         "backlog_max": s.backlog_max,
-        "backlog_final": ((s.long.cum_r[s.long.n_trig] - s.long.cum_r[s.long.n_done])
-                          + (s.short.cum_r[s.short.n_trig] - s.short.cum_r[s.short.n_done]))
-        * final,
+        "backlog_final": _backlog(s) * final,
         "converged": s.converged,
         "fees": s.fees,
         "pnl_rest": _rest_pnl(sides, s, final),
         "token_revaluation": s.token_reval,
         "winners": jnp.sum(winners).astype(jnp.int32),
         "winners_touched": jnp.sum(touched).astype(jnp.int32),
-        "max_haircut_pct": jnp.max(jnp.where(winners, 100.0 * hair / safe_und, 0.0)),
+        "max_haircut_pct": jnp.where(
+            jnp.any(winners), jnp.max(jnp.where(winners, 100.0 * hair / safe_und, -jnp.inf)), 0.0),
         "gini_haircut": _gini(hair, winners),
         "haircut_total": haircut_total,
         "overshoot": haircut_total - covered,
@@ -552,6 +568,13 @@ def _settle(s: _State, sides, final, u_rec, prm: _Params, st: _Static, n_cohorts
         "probe_undamped": und[pos],
     }
     return out
+
+
+def _money_tolerance(sides, prm: _Params) -> jax.Array:
+    """Round-off allowance in USD: 1e-9 (float64) or 1e-6 (float32) of F_0 + all margins."""
+    scale = prm.fund + sides[0].cum_qm[-1] + sides[1].cum_qm[-1]
+    rel = 1e-9 if scale.dtype == jnp.float64 else 1e-6
+    return rel * scale
 
 
 def _rest_pnl(sides, s: _State, final):
@@ -619,12 +642,12 @@ def _run_chunk(sides, prm: _Params, log_prices, token_z, u_rec, path_index, prob
             new_fund = state.fund * ratio
             state = state._replace(token_reval=state.token_reval + new_fund - state.fund,
                                    fund=new_fund)
-            state = state._replace(fund_min=jnp.minimum(state.fund_min, state.fund))
             below = state.fund < prm.floor
             fixed = jax.vmap(lambda s: _shortfall_to_capital(s, prm, static.policy))(state)
             state = jax.tree.map(
                 lambda a, b: jnp.where(below.reshape((-1,) + (1,) * (a.ndim - 1)), a, b),
                 fixed, state)
+            state = state._replace(fund_min=jnp.minimum(state.fund_min, state.fund))
 
         def do_check(state):
             mark_need = jax.vmap(lambda s, p: _needs_round(s, sides, p))(state, price)
@@ -678,8 +701,8 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     if path_index.shape != (n,):
         raise ValueError(f"path_index has shape {path_index.shape}: expected ({n},)")
     sides = (_prepare_side(accounts, 1, dtype), _prepare_side(accounts, -1, dtype))
-    slots = 0 if venue.drawdown is None else max(1, math.ceil(venue.drawdown_window
-                                                               / venue.check_every))
+    # the checks within the window are the last floor(window / check_every) ones
+    slots = 0 if venue.drawdown is None else max(1, venue.drawdown_window // venue.check_every)
     static = _Static(policy=policy, max_rounds=venue.max_rounds, check_every=venue.check_every,
                      drawdown_slots=slots, fund_in_token=venue.fund_in_token,
                      block=block or max(1, min(n, 256)))

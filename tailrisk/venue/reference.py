@@ -184,6 +184,7 @@ class _Path:
         self.payoff = np.full(n, np.nan)
         self.seq = 0
         self.I = 1.0
+        self.tol = acc.money_tolerance(venue.fund)
         self.F = float(venue.fund)
         self.fund_min = self.F
         self.capital = 0.0
@@ -300,7 +301,7 @@ class _Path:
         adl_idx = np.zeros(0, np.int64)
         amounts = np.zeros(0)
         winner_haircuts = np.zeros(0)
-        if self.F + R_X >= target or self.policy in SETTLEMENT_POLICIES:
+        if self.F + R_X >= target - self.tol or self.policy in SETTLEMENT_POLICIES:
             self.F += R_X
         else:
             gap = float(target - (self.F + R_X))
@@ -402,7 +403,7 @@ class _Path:
                     break
                 c[k] = min(r[k], left)
                 left -= c[k]
-        touched = c > 0
+        touched = c > 1e-9 * Qa  # float residue of the allocation is no touch
         return cidx[touched], c[touched]
 
     # -- horizon -------------------------------------------------------------------------------
@@ -519,7 +520,7 @@ def simulate_path_reference(
         fund_min=st.fund_min,
         shortfall=st.shortfall,
         capital_injected=st.capital,
-        insolvent=bool(st.capital_peak > venue.capital),
+        insolvent=bool(st.capital_peak > venue.capital + st.tol),
         net_insolvent_debt=max(0.0, st.capital - venue.capital),
         liquidated_notional=st.liq_notional,
         liquidated_count=st.liq_count,
