@@ -35,6 +35,7 @@ __all__ = [
     "RunConfig",
     "StableModel",
     "StudentTModel",
+    "SweepConfig",
     "VenueConfig",
     "config_hash",
     "load_config",
@@ -238,6 +239,23 @@ class AnalysisConfig(_Frozen):
     tail_fraction: Annotated[float, Field(gt=0, lt=0.5)] = 0.01
 
 
+class SweepConfig(_Frozen):
+    """A ``[sweep]`` table: a grid over dotted config keys (``tailrisk sweep``)."""
+
+    #: {dotted key: values}, e.g. {"venue.fund": [1e5, 1e6]}; each point is validated again
+    grid: dict[str, tuple[Any, ...]]
+    #: venue metric quantities to keep (names from tailrisk.analytics.venue_metrics); empty: default
+    metrics: tuple[str, ...] = ()
+
+    @field_validator("grid")
+    @classmethod
+    def _non_empty(cls, v: dict[str, tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:
+        empty = [k for k, vals in v.items() if not vals]
+        if not v or empty:
+            raise ValueError(f"needs at least one key, each with a non-empty list (empty: {empty})")
+        return v
+
+
 class Experiment(_Frozen):
     """A whole experiment file."""
 
@@ -246,6 +264,8 @@ class Experiment(_Frozen):
     analysis: AnalysisConfig = AnalysisConfig()
     #: the venue (liquidations, fund, ADL); None runs price paths only
     venue: VenueConfig | None = None
+    #: an optional parameter grid for ``tailrisk sweep``
+    sweep: SweepConfig | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

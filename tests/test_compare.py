@@ -86,15 +86,16 @@ def test_hand_worked_gap_queue_vs_pro_rata(tmp_path, monkeypatch):
 def small_experiment(**venue):
     return parse_config(
         {
-            "run": {"paths": 48, "chunk_size": 32, "steps": 24, "dt": "8h", "seed": 11},
+            "run": {"paths": 36, "chunk_size": 20, "steps": 16, "dt": "8h", "seed": 5},
             "model": {"name": "student_t", "s0": 100_000.0, "nu": 2.5, "sigma": 1.5},
             "venue": {
+                "policy": "pro_rata",
                 "fund": 20_000.0,
                 "capital": 50_000.0,
                 "eta": 0.002,
                 "depth": 5e6,
                 **venue,
-                "population": {"n_accounts": 120, "size_median_usd": 20_000.0},
+                "population": {"n_accounts": 100, "size_median_usd": 20_000.0},
             },
         }
     )
@@ -109,8 +110,8 @@ def test_common_random_numbers_equal_single_policy_runs():
         assert together[policy].keys() == alone[policy].keys()
         for name, arr in alone[policy].items():
             np.testing.assert_array_equal(together[policy][name], arr, err_msg=name)
-    # 48 paths in chunks of 32 (the last padded): every path once, in order
-    np.testing.assert_array_equal(together["pro_rata"]["path_index"], np.arange(48))
+    # 36 paths in chunks of 20 (the last padded): every path once, in order
+    np.testing.assert_array_equal(together["pro_rata"]["path_index"], np.arange(36))
 
 
 def test_unknown_policy_is_a_config_error():

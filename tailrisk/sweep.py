@@ -1,0 +1,276 @@
+"""Parameter sweeps: a grid over dotted config keys, venue metrics per grid point, tidy Parquet.
+
+Every grid point is the base experiment with some keys replaced, validated again through
+:func:`tailrisk.config.parse_config`, so a bad value fails with the usual message naming the key,
+and every point is validated before anything is simulated. All points use the same seed, so their
+price paths are common random numbers whenever the run and model settings agree.
+
+Compilation. Numbers that only change array *contents* (``venue.fund``, ``venue.eta``,
+``venue.capital``, ``model.nu``, ``model.sigma``, ``venue.population.exempt_share``,
+``venue.population.leverage_weights``, ...) are traced arguments of the jitted kernels: the first
+grid point compiles, the others reuse it. Settings that shape the program compile once per
+distinct value: ``venue.policy``, ``venue.check_every``, ``venue.max_rounds``,
+``venue.fund_in_token``, switching ``venue.drawdown`` on or off, ``run.steps``, ``run.dtype``,
+``model.name``, and anything that changes the number of accounts on a side
+(``venue.population.n_accounts``, ``long_share``, probes). :class:`SweepResult` records the
+number of XLA compilations per grid point, so a sweep that recompiles is visible.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import math
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .analytics import venue_metrics, write_tidy
+from .compare import Variant, _require_venue, simulate_variants
+from .config import ConfigError, Experiment, parse_config
+from .venue import build_population
+
+__all__ = [
+    "DEFAULT_METRICS",
+    "CompileCounter",
+    "SweepResult",
+    "grid_points",
+    "parse_set",
+    "run_sweep",
+]
+
+#: (quantity, statistic) pairs of :func:`tailrisk.analytics.venue_metrics` kept by default
+DEFAULT_METRICS: tuple[tuple[str, str], ...] = (
+    ("insolvency", "probability"),
+    ("fund_exhausted", "probability"),
+    ("adl", "probability"),
+    ("net_insolvent_debt", "mean"),
+    ("net_insolvent_debt", "q0.99"),
+    ("liquidated_notional", "q0.95"),
+    ("adl_notional", "mean"),
+)
+
+_BACKEND_COMPILE = "/jax/core/compile/backend_compile_duration"
+
+
+class CompileCounter:
+    """Counts XLA backend compilations (any jitted function) while active.
+
+    ``with CompileCounter() as cc: ...`` then ``cc.count``. It listens to JAX's monitoring event
+    for backend compilation, which fires on every cache miss and never on a cache hit.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def _listen(self, event: str, duration: float, **kwargs: Any) -> None:
+        if event == _BACKEND_COMPILE:
+            self.count += 1
+
+    def __enter__(self) -> CompileCounter:
+        import jax.monitoring
+
+        jax.monitoring.register_event_duration_secs_listener(self._listen)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import jax.monitoring
+
+        jax.monitoring.unregister_event_duration_listener(self._listen)
+
+
+@dataclass
+class SweepResult:
+    """What :func:`run_sweep` computed.
+
+    ``points[i]`` maps each grid key to its value at grid point ``i``; ``rows`` are the tidy rows
+    written to ``out_path`` (one per grid point and metric, with its Monte Carlo error);
+    ``compiles[i]`` is the number of XLA compilations grid point ``i`` needed.
+    """
+
+    keys: tuple[str, ...]
+    points: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+    compiles: list[int] = field(default_factory=list)
+    wall_s: list[float] = field(default_factory=list)
+    out_path: Path | None = None
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = data
+    for p in parts[:-1]:
+        nxt = node.get(p)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            node[p] = nxt
+        node = nxt
+    node[parts[-1]] = value
+
+
+def _label(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def grid_points(
+    exp: Experiment, grid: Mapping[str, Sequence[Any]]
+) -> list[tuple[dict[str, Any], Experiment]]:
+    """Validate every point of the Cartesian grid; ``[(assignment, experiment), ...]``.
+
+    Raises :class:`ConfigError` listing every bad grid value (naming its key) before anything
+    runs. Keys are dotted config paths (``venue.population.exempt_share``).
+    """
+    problems: list[str] = []
+    if not grid:
+        raise ConfigError("<sweep>", ["grid: give at least one key with a list of values"])
+    for key, values in grid.items():
+        if not isinstance(values, list | tuple) or not values:
+            problems.append(f"sweep grid {key}: needs a non-empty list of values, got {values!r}")
+    if problems:
+        raise ConfigError("<sweep>", problems)
+    keys = tuple(grid)
+    base = exp.to_dict()
+    base.pop("sweep", None)
+    out = []
+    seen: set[str] = set()
+    for combo in itertools.product(*(grid[k] for k in keys)):
+        assignment = dict(zip(keys, combo, strict=True))
+        data = copy.deepcopy(base)
+        for k, v in assignment.items():
+            _set_dotted(data, k, v)
+        where = ", ".join(f"{k} = {_label(v)}" for k, v in assignment.items())
+        try:
+            point = parse_config(data, f"<sweep point {where}>")
+        except ConfigError as err:
+            for p in err.problems:
+                if p not in seen:
+                    seen.add(p)
+                    problems.append(f"sweep point ({where}): {p}")
+            continue
+        out.append((assignment, point))
+    if problems:
+        raise ConfigError("<sweep>", problems)
+    return out
+
+
+def parse_set(text: str) -> tuple[str, list[Any]]:
+    """``"key=v1,v2"`` (command line) to ``(key, [v1, v2])``; values are read as TOML.
+
+    ``venue.fund=1e5,1e6`` gives floats, ``venue.policy=pro_rata,none`` strings, and
+    ``venue.population.leverage_weights=[0.5,0.5],[0.2,0.8]`` two lists.
+    """
+    key, sep, rhs = text.partition("=")
+    key = key.strip()
+    if not sep or not key or not rhs.strip():
+        raise ValueError(f"--set {text!r}: expected key=value1,value2,...")
+    try:
+        values = tomllib.loads(f"v = [{rhs}]")["v"]
+    except tomllib.TOMLDecodeError:
+        values = []
+        for item in rhs.split(","):
+            item = item.strip()
+            try:
+                values.append(tomllib.loads(f"v = {item}")["v"])
+            except tomllib.TOMLDecodeError:
+                values.append(item)
+    return key, list(values)
+
+
+def _metric_filter(metrics: Sequence[str | tuple[str, str]] | None) -> Callable[[dict], bool]:
+    if metrics is None:
+        return lambda row: True
+    pairs = {tuple(m) for m in metrics if not isinstance(m, str)}
+    names = {m for m in metrics if isinstance(m, str)}
+    return lambda row: row["quantity"] in names or (row["quantity"], row["statistic"]) in pairs
+
+
+def run_sweep(
+    exp: Experiment,
+    grid: Mapping[str, Sequence[Any]],
+    metrics: Sequence[str | tuple[str, str]] | None = DEFAULT_METRICS,
+    out_path: str | Path | None = None,
+    *,
+    paths: int | None = None,
+    chunk: int | None = None,
+    progress: bool = True,
+) -> SweepResult:
+    """Run ``exp`` at every point of ``grid`` and tabulate venue metrics.
+
+    Args:
+        exp: the base experiment (must have a ``[venue]``).
+        grid: ``{dotted key: [values]}``; the sweep runs the Cartesian product, in order.
+        metrics: ``(quantity, statistic)`` pairs, or quantity names (every statistic), of
+            :func:`tailrisk.analytics.venue_metrics`; None keeps them all.
+        out_path: where to write the tidy Parquet table (atomically); None writes nothing.
+        paths, chunk: Monte Carlo budget per grid point (default ``run.paths``,
+            ``run.chunk_size``).
+
+    Returns:
+        A :class:`SweepResult`. Each row has one column per grid key (its value; lists as
+        JSON), ``grid_point``, and the tidy columns ``quantity, statistic, value,
+        mcse_or_ci_low, ci_high, unit, error_kind`` (probabilities with binomial errors, means and
+        quantiles with ArviZ MCSEs).
+    """
+    import time
+
+    _require_venue(exp, "sweep")
+    points = grid_points(exp, grid)
+    keep = _metric_filter(metrics)
+    keys = tuple(grid)
+    populations: dict[str, Any] = {}
+    result = SweepResult(keys=keys, points=[a for a, _ in points], rows=[])
+    for i, (assignment, point) in enumerate(points):
+        venue = _require_venue(point, "sweep")
+        pop_key = json.dumps(
+            [venue.population.model_dump(mode="json"), point.model.s0, point.run.seed],
+            sort_keys=True,
+        )
+        t0 = time.perf_counter()
+        with CompileCounter() as cc:
+            if pop_key not in populations:
+                populations[pop_key] = build_population(venue, point.model.s0, point.run.seed)
+            accounts = populations[pop_key]
+            (out,) = simulate_variants(
+                point,
+                [Variant(accounts, venue, venue.policy)],
+                paths=paths,
+                chunk=chunk,
+                progress=progress,
+                desc=f"grid point {i + 1}/{len(points)}",
+            )
+        result.compiles.append(cc.count)
+        result.wall_s.append(time.perf_counter() - t0)
+        context = {k: _label(v) for k, v in assignment.items()}
+        context["grid_point"] = i
+        ms = venue_metrics(
+            out,
+            floor=venue.floor,
+            cohort_names=accounts.cohort_names,
+            probe_names=accounts.probe_names,
+            context=context,
+        )
+        result.rows.extend(r for r in ms.to_rows() if keep(r))
+    if out_path is not None:
+        result.out_path = Path(out_path)
+        write_tidy(result.rows, result.out_path)
+    return result
+
+
+def sweep_table(result: SweepResult) -> list[dict[str, Any]]:
+    """One printable row per grid point: the grid values and ``value ± error`` per metric."""
+    by_point: dict[int, dict[str, Any]] = {}
+    for r in result.rows:
+        i = int(r["grid_point"])
+        row = by_point.setdefault(i, {k: r[k] for k in result.keys})
+        err = r["mcse_or_ci_low"]
+        txt = f"{r['value']:.4g}" + ("" if math.isnan(err) else f" ± {err:.2g}")
+        row[f"{r['quantity']} {r['statistic']} [{r['unit']}]"] = txt
+    for i, row in by_point.items():
+        if i < len(result.compiles):
+            row["compiles"] = result.compiles[i]
+    return [by_point[i] for i in sorted(by_point)]
