@@ -104,9 +104,11 @@ def run_cmd(
     from .runner import RunError, run_dir_for, run_experiment
 
     if not quiet:
+        from .report import _step_text
+
         run = exp.run
         click.echo(
-            f"{source}: {run.paths:,} paths x {run.steps} steps of {run.dt * 365:g} d, "
+            f"{source}: {run.paths:,} paths x {run.steps} steps of {_step_text(run.dt)}, "
             f"model {exp.model.name}" + (f", venue policy {exp.venue.policy}" if exp.venue else "")
         )
         click.echo(f"run folder: {run_dir_for(exp, out)}")

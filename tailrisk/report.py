@@ -48,6 +48,10 @@ _PAGE = (11.0, 8.5)  # inches, landscape letter
 _BLUE, _ORANGE, _GREY = "#1f77b4", "#d62728", "0.45"
 
 
+#: rows of the summary table per page
+TABLE_ROWS = 30
+
+
 def report_pages(result: RunResult) -> list[str]:
     """Titles of the pages :func:`build_report` writes for ``result``, in order."""
     pages = [
@@ -58,7 +62,8 @@ def report_pages(result: RunResult) -> list[str]:
     ]
     if result.venue:
         pages += ["insurance fund and ADL", "damped vs undamped payoffs"]
-    pages.append("summary table")
+    n_tables = max(1, math.ceil(len(_summary_rows(result)) / TABLE_ROWS))
+    pages += [f"summary table {i + 1} of {n_tables}" for i in range(n_tables)]
     return pages
 
 
@@ -88,7 +93,11 @@ def build_report(result: RunResult, path: str | Path) -> Path:
             pages = [_title_page, _fan_page, _models_page, _terminal_page]
             if result.venue:
                 pages += [_fund_page, _payoff_page]
-            pages.append(_table_page)
+            rows = _summary_rows(result)
+            n_tables = max(1, math.ceil(len(rows) / TABLE_ROWS))
+            for i in range(n_tables):
+                part = rows[i * TABLE_ROWS : (i + 1) * TABLE_ROWS]
+                pages.append(lambda r, part=part, i=i: _table_page(r, part, i, n_tables))
             for page in pages:
                 fig = page(result)
                 pdf.savefig(fig)
@@ -167,6 +176,29 @@ def _usd(v: float) -> str:
     return f"{v:,.2f} USD"
 
 
+def _step_text(dt_years: float) -> str:
+    """A time step in the friendliest unit: '1 d', '8 h', '5 min'."""
+    days = dt_years * 365.0
+    if days >= 1:
+        return f"{days:.4g} d"
+    if days * 24 >= 1:
+        return f"{days * 24:.4g} h"
+    return f"{days * 24 * 60:.4g} min"
+
+
+def _finite_share(result: RunResult) -> tuple[int, int]:
+    """(paths with a non-finite venue output, paths)."""
+    n = result.n_paths
+    if not result.venue:
+        return 0, n
+    bad = np.zeros(n, bool)
+    for arr in result.venue.values():
+        a = np.asarray(arr)
+        if a.dtype.kind == "f" and a.shape[:1] == (n,):
+            bad |= ~np.isfinite(a.reshape(n, -1)).all(axis=1)
+    return int(bad.sum()), n
+
+
 def _footer(fig, result: RunResult, note: str = "") -> None:
     exp = result.experiment
     text = f"tailrisk | {exp.run.name} | config {result.config_hash} | seed {exp.run.seed}"
@@ -202,7 +234,7 @@ def _title_page(result: RunResult):
         0.05,
         0.885,
         f"{exp.model.name} model, {run.paths:,} paths x {run.steps} steps of "
-        f"{run.dt * 365:g} days ({run.horizon * 365:g} days), {venue}",
+        f"{_step_text(run.dt)} ({run.horizon * 365:g} days), {venue}",
         fontsize=11,
     )
     wall = m.get("wall_time_s") or math.nan
@@ -484,7 +516,7 @@ def _fund_page(result: RunResult):
     n = result.n_paths
     probs = []
     for label, arr in (
-        ("fund hit the floor", None if fund_min is None else fund_min <= venue.floor + 1e-9),
+        ("fund hit the floor", None if fund_min is None else fund_min <= venue.floor + 1e-6),
         ("ADL on the path", _flag(result, "adl_events")),
         ("capital injected", _flag(result, "capital_injected")),
         ("insolvent", _flag(result, "insolvent")),
@@ -508,9 +540,11 @@ def _fund_page(result: RunResult):
 
     for ax, key, title in (
         (a3, "liquidated_notional", "liquidated notional"),
-        (a4, "adl_notional", "ADL notional (contracts x close price, or PnL haircut)"),
+        (a4, "adl_notional", "ADL notional"),
     ):
         arr = _venue_array(result, key)
+        if arr is not None:
+            arr = arr[np.isfinite(arr)]
         if arr is None or not np.any(arr > 0):
             ax.text(0.5, 0.5, f"no {title}\non any path", ha="center", transform=ax.transAxes)
             ax.set_xticks([])
@@ -520,16 +554,19 @@ def _fund_page(result: RunResult):
         pos = arr[arr > 0]
         x, s = _survival(pos)
         ax.loglog(x, s * pos.size / arr.size, color=_BLUE)
-        ax.set_xlabel(f"{title} per path (USD)")
+        what = "contracts x close price or haircut, " if key == "adl_notional" else ""
+        ax.set_xlabel(f"{title} per path ({what}USD)")
         ax.set_ylabel("P(per-path total > x)")
         ax.set_title(
             f"{title}: {pos.size / arr.size * 100:.1f} % of paths, "
             f"99 % quantile {_usd(float(np.quantile(arr, 0.99)))}",
             fontsize=9,
         )
+    bad, _ = _finite_share(result)
     fig.suptitle(
         f"Venue: policy {venue.policy}, start fund {_usd(venue.fund)}, capital "
         f"{_usd(venue.capital)}, {n:,} paths"
+        + (f" ({bad:,} with non-finite venue outputs, left out)" if bad else "")
     )
     fig.tight_layout(rect=(0, 0.03, 1, 0.96))
     _footer(fig, result)
@@ -648,10 +685,9 @@ def _summary_rows(result: RunResult) -> list[tuple[str, str, str, str, str, str]
     return rows
 
 
-def _table_page(result: RunResult):
+def _table_page(result: RunResult, rows: list[tuple[str, ...]], index: int, count: int):
     import matplotlib.pyplot as plt
 
-    rows = _summary_rows(result)
     fig, ax = plt.subplots()
     ax.axis("off")
     header = (
@@ -671,19 +707,25 @@ def _table_page(result: RunResult):
         colWidths=(0.34, 0.08, 0.17, 0.13, 0.13, 0.13),
     )
     table.auto_set_font_size(False)
-    fs = 8 if len(rows) <= 30 else max(5.0, 8 * 30 / len(rows))
-    table.set_fontsize(fs)
-    table.scale(1, 1.25 if len(rows) <= 30 else 1.0)
+    table.set_fontsize(8)
+    table.scale(1, 1.25)
     for (r, c), cell in table.get_celld().items():
         if c == 0:
             cell.set_text_props(ha="left")
         if r == 0:
             cell.set_text_props(weight="bold")
             cell.set_facecolor("0.9")
+    bad, n = _finite_share(result)
+    nan_note = (
+        f"; {bad:,} paths with non-finite venue outputs are left out of the venue rows"
+        if bad
+        else ""
+    )
+    page = f" ({index + 1} of {count})" if count > 1 else ""
     ax.set_title(
-        f"Summary over {result.n_paths:,} paths (plain numpy summaries; s.e. = s.d./sqrt(paths), "
-        "valid because paths are i.i.d.)",
-        fontsize=10,
+        f"Summary over {n:,} paths{page}\nplain numpy summaries; s.e. = s.d./sqrt(paths), "
+        f"valid because paths are i.i.d.{nan_note}",
+        fontsize=9,
     )
     _footer(fig, result, "log = natural log return log(S_t/S_0); share = fraction of paths")
     return fig
