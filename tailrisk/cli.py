@@ -337,5 +337,217 @@ def bench_cmd(what: str, n_paths: int, steps: int, json_out: Path | None) -> Non
         click.echo(f"json: {json_out}")
 
 
+# ----------------------------------------------------------------------------- issue 4: policies,
+# sweeps, venue risk, exemption frontier, Hyperliquid (each writes tidy Parquet atomically)
+
+_OUT_OPTION = click.option(
+    "--out",
+    default="runs",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder holding the run folder <run.name>-<config hash>/ that receives the output.",
+)
+
+
+def _load_or_exit(config: Path):
+    try:
+        return load_config(config)
+    except ConfigError as err:
+        _config_error(err)
+
+
+def _write_rows(rows: list[dict[str, Any]], path: Path) -> None:
+    from .analytics import write_tidy
+
+    write_tidy(rows, path)
+    click.echo(f"tidy table: {path}")
+
+
+@main.command("compare-policies")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--policy", "policies", multiple=True, help="Policy to run (repeat); default all.")
+@click.option("--paths", type=int, help="Paths (default run.paths).")
+@_OUT_OPTION
+def compare_policies_cmd(
+    config: Path, policies: tuple[str, ...], paths: int | None, out: Path
+) -> None:
+    """Run every ADL policy on the same price paths and compare solvency and fairness."""
+    from .compare import compare_policies_run, comparison_table
+    from .runner import run_dir_for
+    from .venue import POLICIES
+
+    exp = _load_or_exit(config)
+    try:
+        comp, _ = compare_policies_run(exp, policies or POLICIES, paths=paths)
+    except ConfigError as err:
+        _config_error(err)
+    click.echo(f"{comp.n_paths:,} common paths; ± is one Monte Carlo standard error")
+    click.echo(format_table(comparison_table(comp)))
+    _write_rows(comp.to_rows(), run_dir_for(exp, out) / "compare_policies.parquet")
+
+
+@main.command("sweep")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=V1,V2",
+    help="Grid over a dotted config key (repeat); default: the config's [sweep] table.",
+)
+@click.option("--paths", type=int, help="Paths per grid point (default run.paths).")
+@_OUT_OPTION
+def sweep_cmd(config: Path, sets: tuple[str, ...], paths: int | None, out: Path) -> None:
+    """Run the venue at every point of a parameter grid; one metric row per point."""
+    from .runner import run_dir_for
+    from .sweep import DEFAULT_METRICS, parse_set, run_sweep, sweep_table
+
+    exp = _load_or_exit(config)
+    try:
+        grid = dict(parse_set(s) for s in sets)
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
+    metrics: Any = DEFAULT_METRICS
+    if not grid:
+        if exp.sweep is None:
+            raise click.UsageError("give --set KEY=V1,V2 or a [sweep] table in CONFIG")
+        grid = {k: list(v) for k, v in exp.sweep.grid.items()}
+        metrics = exp.sweep.metrics or DEFAULT_METRICS
+    path = run_dir_for(exp, out) / "sweep.parquet"
+    try:
+        res = run_sweep(exp, grid, metrics, path, paths=paths)
+    except ConfigError as err:
+        _config_error(err)
+    click.echo(format_table(sweep_table(res)))
+    click.echo(f"tidy table: {path}")
+
+
+@main.command("venue-risk")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--budget", type=float, required=True, help="Haircut budget at the ES level, USD.")
+@click.option("--side", type=click.Choice(("long", "short")), required=True)
+@click.option("--leverage", type=float, default=10.0, show_default=True)
+@click.option("--level", type=float, default=0.99, show_default=True, help="ES level.")
+@click.option("--policy", help="ADL policy (default venue.policy).")
+@click.option("--paths", type=int, help="Paths (default run.paths).")
+@_OUT_OPTION
+def venue_risk_cmd(
+    config: Path,
+    budget: float,
+    side: str,
+    leverage: float,
+    level: float,
+    policy: str | None,
+    paths: int | None,
+    out: Path,
+) -> None:
+    """Haircut risk of a winning position and the largest position a budget allows."""
+    from .runner import run_dir_for
+    from .venue_risk import venue_risk
+
+    exp = _load_or_exit(config)
+    try:
+        r = venue_risk(exp, budget, side, leverage, level=level, policy=policy, paths=paths)
+    except ConfigError as err:
+        _config_error(err)
+    lo, hi = r.max_position_interval()
+    pct = f"{100 * level:g}%"
+    rows = [
+        {"quantity": "P(probe wins)", "value": f"{r.p_win.value:.4g} ± {r.p_win.mcse:.2g}"},
+        {"quantity": "P(haircut)", "value": f"{r.p_haircut.value:.4g} ± {r.p_haircut.mcse:.2g}"},
+        {
+            "quantity": "P(haircut | wins)",
+            "value": f"{r.p_haircut_given_win.value:.4g} ± {r.p_haircut_given_win.mcse:.2g}",
+        },
+        {
+            "quantity": f"ES {pct} haircut [USD per USD notional]",
+            "value": f"{r.es_haircut_per_usd.value:.4g} ± {r.es_haircut_per_usd.mcse:.2g}",
+        },
+        {
+            "quantity": "damped / undamped | wins",
+            "value": f"{r.damping_ratio_given_win.value:.4g}",
+        },
+        {
+            "quantity": f"largest position [USD notional] for {budget:,.0f} USD",
+            "value": f"{r.max_position_usd():,.0f} (95%: {lo:,.0f} .. {hi:,.0f})",
+        },
+    ]
+    click.echo(
+        f"{side} {leverage:g}x under {r.policy}, {r.n_paths:,} paths "
+        "(assumes the position is too small to move the venue)"
+    )
+    click.echo(format_table(rows))
+    name = f"venue_risk_{side}_{leverage:g}x.parquet"
+    _write_rows(r.to_rows(), run_dir_for(exp, out) / name)
+
+
+@main.command("frontier")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--paths", type=int, help="Paths (default run.paths).")
+@_OUT_OPTION
+def frontier_cmd(config: Path, paths: int | None, out: Path) -> None:
+    """Insolvency probability as the exempt share of accounts grows, and where it crosses
+    1%, 5% and 50%."""
+    from .frontier import exemption_frontier
+    from .runner import run_dir_for
+
+    exp = _load_or_exit(config)
+    try:
+        f = exemption_frontier(exp, paths=paths)
+    except ConfigError as err:
+        _config_error(err)
+    rows = [
+        {
+            "exempt share": f"{s:g}",
+            "P(insolvent)": f"{e.value:.4g} ± {e.mcse:.2g}",
+            "P(ADL)": f"{a.value:.4g} ± {a.mcse:.2g}",
+        }
+        for s, e, a in zip(f.shares, f.insolvency, f.adl, strict=True)
+    ]
+    click.echo(f"{f.policy}, {f.n_paths:,} common paths (± one binomial standard error)")
+    click.echo(format_table(rows))
+    cross = [
+        {
+            "P(insolvent) reaches": f"{c.threshold:g}",
+            "at exempt share": c.share,
+            "95% band": f"{c.low:.3g} .. {c.high:.3g}",
+            "note": c.note,
+        }
+        for c in f.crossings
+    ]
+    click.echo(format_table(cross))
+    _write_rows(f.to_rows(), run_dir_for(exp, out) / "frontier.parquet")
+
+
+@main.command("hyperliquid")
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The hyperliquid_adl_20251010 folder (default: found via TAILRISK_SHARED_DATA or "
+    "shared/data beside the repository).",
+)
+@click.option("--accounts", default=1500, show_default=True, help="Model accounts per side.")
+@click.option("--drop", default=0.2, show_default=True, help="The model crash's fall (share).")
+@click.option(
+    "--out",
+    default="runs",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder that receives hyperliquid_20251010/hyperliquid.parquet.",
+)
+def hyperliquid_cmd(data: Path | None, accounts: int, drop: float, out: Path) -> None:
+    """Hyperliquid's 2025-10-10 deleveraged accounts beside queue_hyperliquid and pro_rata."""
+    from .realdata import hyperliquid_comparison
+
+    try:
+        cmp = hyperliquid_comparison(data, n_accounts=accounts, drop=drop)
+    except FileNotFoundError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(format_table(cmp.table()))
+    for note in cmp.notes:
+        click.echo(f"note: {note}")
+    _write_rows(cmp.rows, out / "hyperliquid_20251010" / "hyperliquid.parquet")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
