@@ -129,21 +129,26 @@ class _Static(NamedTuple):
     check_every: int
     drawdown_slots: int  # 0 when the drawdown rule is off
     fund_in_token: bool
-    block: int  # compaction block size (paths handled together at a check)
+    has_capacity: bool  # False when capacity is infinite: no capacity search at all
+    block: int  # paths handled together by one ADL block
 
 
-# ----------------------------------------------------------------------------- per-path state
+# ----------------------------------------------------------------------------- chunk state
+# Every field has a leading axis of paths. The per-account rows (prefix sums and ADL proceeds) are
+# per path only for policies that change positions during the path; otherwise they are the static
+# tables with a leading axis of 1, shared by all paths.
 
 
 class _SideState(NamedTuple):
-    n_trig: jax.Array  # accounts triggered so far (a prefix of the side's order)
-    n_done: jax.Array  # accounts liquidated so far
-    cum_r: jax.Array  # prefix sums of remaining contracts, (n + 1,)
+    n_trig: jax.Array  # accounts triggered so far (a prefix of the side's order), (paths,)
+    n_done: jax.Array  # accounts liquidated so far, (paths,)
+    cap_used: jax.Array  # notional taken by the engine in the current check, (paths,)
+    cum_r: jax.Array  # prefix sums of remaining contracts, (paths or 1, n + 1)
     cum_rb: jax.Array  # ... of remaining contracts x bankruptcy price
-    cum_rm: jax.Array  # ... of remaining margin
     cum_h: jax.Array  # ... of recorded PnL haircuts
-    g: jax.Array  # realised ADL proceeds per account, (n,)
-    cap_used: jax.Array  # notional taken by the engine in the current check
+    closed: jax.Array  # contracts closed by ADL per account, (paths or 1, n)
+    h: jax.Array  # recorded PnL haircut per account, USD, (paths or 1, n)
+    g: jax.Array  # realised ADL proceeds per account, (paths or 1, n)
 
 
 class _State(NamedTuple):
@@ -167,33 +172,65 @@ class _State(NamedTuple):
     rest_dqx: jax.Array  # ... and what it paid for them
     converged: jax.Array
     token_reval: jax.Array
-    dd_hist: jax.Array  # fund at the end of the last checks (drawdown rule), (slots,)
+    dd_hist: jax.Array  # fund at the end of the last checks (drawdown rule), (paths, slots)
     dd_ptr: jax.Array
 
 
-def _init_side(side: _Side, dtype) -> _SideState:
-    z = jnp.zeros((), dtype)
+def _dynamic(policy: str) -> bool:
+    return policy in CONTRACT_POLICIES or policy in PNL_POLICIES
+
+
+def _init_side(side: _Side, n: int, st: _Static) -> _SideState:
+    rows = n if _dynamic(st.policy) else 1
+    zi = jnp.zeros((n,), jnp.int32)
+
+    def tile(a):
+        return jnp.broadcast_to(a, (rows, *a.shape))
+
     return _SideState(
-        n_trig=jnp.zeros((), jnp.int32), n_done=jnp.zeros((), jnp.int32), cum_r=side.cum_q,
-        cum_rb=side.cum_qb, cum_rm=side.cum_qm, cum_h=jnp.zeros_like(side.cum_q),
-        g=jnp.zeros_like(side.q), cap_used=z,
+        n_trig=zi, n_done=zi, cap_used=jnp.zeros((n,), side.q.dtype),
+        cum_r=tile(side.cum_q), cum_rb=tile(side.cum_qb), cum_h=tile(jnp.zeros_like(side.cum_q)),
+        closed=tile(jnp.zeros_like(side.q)), h=tile(jnp.zeros_like(side.q)),
+        g=tile(jnp.zeros_like(side.q)),
     )
 
 
-def _init_state(sl: _Side, ss: _Side, prm: _Params, st: _Static, dtype) -> _State:
-    z = jnp.zeros((), dtype)
-    zi = jnp.zeros((), jnp.int32)
+def _init_state(sides, prm: _Params, st: _Static, n: int, dtype) -> _State:
+    z = jnp.zeros((n,), dtype)
+    zi = jnp.zeros((n,), jnp.int32)
+    fund = jnp.full((n,), prm.fund, dtype)
     return _State(
-        long=_init_side(sl, dtype), short=_init_side(ss, dtype), impact=jnp.ones((), dtype),
-        fund=prm.fund, fund_min=prm.fund, capital_injected=z, deficit=z, shortfall=z, covered=z,
-        liq_notional=z, liq_count=zi, adl_notional=z, adl_count=zi, adl_events=zi,
-        backlog_max=z, fees=z, rest_dq=z, rest_dqx=z, converged=jnp.ones((), bool),
-        token_reval=z, dd_hist=jnp.full((max(st.drawdown_slots, 1),), prm.fund, dtype),
-        dd_ptr=zi,
+        long=_init_side(sides[0], n, st), short=_init_side(sides[1], n, st),
+        impact=jnp.ones((n,), dtype), fund=fund, fund_min=fund, capital_injected=z, deficit=z,
+        shortfall=z, covered=z, liq_notional=z, liq_count=zi, adl_notional=z, adl_count=zi,
+        adl_events=zi, backlog_max=z, fees=z, rest_dq=z, rest_dqx=z,
+        converged=jnp.ones((n,), bool), token_reval=z,
+        dd_hist=jnp.full((n, max(st.drawdown_slots, 1)), prm.fund, dtype), dd_ptr=zi,
     )
 
 
-# ----------------------------------------------------------------------------- one path, one round
+# ----------------------------------------------------------------------------- row access
+
+
+def _at(rows: jax.Array, j: jax.Array) -> jax.Array:
+    """rows[path, j[path]] for every path; rows may be shared (leading axis 1)."""
+    if rows.shape[0] == 1:
+        return rows[0][j]
+    return jnp.take_along_axis(rows, j[:, None], axis=1)[:, 0]
+
+
+def _row_search(rows: jax.Array, thresh: jax.Array) -> jax.Array:
+    """First k with rows[path, k] >= thresh[path] (rows ascending along axis 1), per path."""
+    if rows.shape[0] == 1:
+        return jnp.searchsorted(rows[0], thresh, side="left").astype(jnp.int32)
+    n_cols = rows.shape[1]
+    lo = jnp.zeros(thresh.shape, jnp.int32)
+    hi = jnp.full(thresh.shape, n_cols, jnp.int32)
+    for _ in range(max(1, math.ceil(math.log2(n_cols + 1)))):
+        mid = (lo + hi) // 2
+        ok = _at(rows, jnp.minimum(mid, n_cols - 1)) >= thresh
+        lo, hi = jnp.where(ok, lo, mid + 1), jnp.where(ok, mid, hi)
+    return lo
 
 
 def _count_triggered(side: _Side, sign: int, mark: jax.Array) -> jax.Array:
@@ -256,12 +293,14 @@ def _water_fill(w, cap, gap):
     return jnp.where(total_cap <= gap, cap * w, x)
 
 
-def _adl(policy: str, opp: _Side, os_: _SideState, sign_o: int, mark, close_px, want, u):
+def _adl(policy: str, opp: _Side, os_: _SideState, sign_o: int, mark, close_px, want, least,
+         u):
     """Close up to ``want`` contracts of the opposite side's candidates at ``close_px``.
 
     Returns the updated side state, the contracts closed and the number of accounts touched.
     """
-    r = jnp.diff(os_.cum_r)
+    # per-account quantities come from exact rows, not from differences of prefix sums
+    r = jnp.maximum(opp.q - os_.closed, 0.0)
     n = r.shape[0]
     upnl_unit = sign_o * (mark - opp.entry)
     # a winner at the mark that would lose at the close price is no candidate (docs/venue.md)
@@ -270,6 +309,7 @@ def _adl(policy: str, opp: _Side, os_: _SideState, sign_o: int, mark, close_px, 
     r_c = jnp.where(cand, r, 0.0)
     avail = jnp.sum(r_c)
     qa = jnp.minimum(want, avail)
+    qa = jnp.where(qa > least, qa, 0.0)  # a close of round-off size closes nothing
     if policy == "contract_pro_rata":
         frac = jnp.where(avail > 0, qa / jnp.where(avail > 0, avail, 1.0), 0.0)
         c = r_c * frac
@@ -302,7 +342,7 @@ def _adl(policy: str, opp: _Side, os_: _SideState, sign_o: int, mark, close_px, 
     os_ = os_._replace(
         cum_r=jnp.concatenate([z, jnp.cumsum(r_new)]),
         cum_rb=jnp.concatenate([z, jnp.cumsum(r_new * opp.bank)]),
-        cum_rm=jnp.concatenate([z, jnp.cumsum(r_new * opp.m_per_q)]),
+        closed=os_.closed + c,
         g=g,
     )
     rel = 1e-9 if r.dtype == jnp.float64 else 1e-6
@@ -310,48 +350,87 @@ def _adl(policy: str, opp: _Side, os_: _SideState, sign_o: int, mark, close_px, 
 
 
 def _haircut(opp: _Side, os_: _SideState, sign_o: int, mark, gap):
-    r = jnp.diff(os_.cum_r)
-    h = jnp.diff(os_.cum_h)
+    r = jnp.maximum(opp.q - os_.closed, 0.0)
+    h = os_.h
     n = r.shape[0]
     w = sign_o * r * (mark - opp.entry) - h  # winnings net of haircuts already recorded
     cand = (jnp.arange(n) >= os_.n_trig) & ~opp.exempt & (r > 0) & (w > 0)
     w = jnp.where(cand, w, 0.0)
     x = _water_fill(w, opp.cap, gap)
     h = h + x
-    os_ = os_._replace(cum_h=jnp.concatenate([jnp.zeros((1,), h.dtype), jnp.cumsum(h)]))
+    os_ = os_._replace(h=h, cum_h=jnp.concatenate([jnp.zeros((1,), h.dtype), jnp.cumsum(h)]))
     return os_, jnp.sum(x), jnp.sum(x > 0).astype(jnp.int32)
 
 
 def _target(s: _State, prm: _Params, st: _Static):
     if st.drawdown_slots == 0:
-        return prm.floor
-    level = (1.0 - prm.drawdown) * jnp.maximum(jnp.max(s.dd_hist), s.fund)
+        return jnp.full(s.fund.shape, prm.floor, s.fund.dtype)
+    level = (1.0 - prm.drawdown) * jnp.maximum(jnp.max(s.dd_hist, axis=1), s.fund)
     return jnp.maximum(prm.floor, level)
 
 
-def _batch(s: _State, sides, sign: int, mark, u, prm: _Params, st: _Static, tol):
-    """Steps 2-4 of a round for one side; returns the state and the unwound notional."""
+_ROWS = ("cum_r", "cum_rb", "cum_h", "closed", "h", "g")
+
+
+def _adl_blocks(fn, need, ss: _SideState, extra, block: int) -> tuple[_SideState, tuple]:
+    """Run the per-path ADL ``fn(side_state_1, *extra_1)`` on the paths where ``need`` holds.
+
+    Only those paths' rows are gathered (in blocks of ``block``) and written back, so a check
+    whose batches the fund absorbs costs nothing here. ``fn`` returns (side state, outputs...).
+    Outputs of paths without ADL are zeros.
+    """
+    n = need.shape[0]
+    count = jnp.sum(need)
+    order = jnp.argsort(~need, stable=True)
+    order = jnp.concatenate([order, jnp.zeros((block,), order.dtype)])
+    dtype = ss.cap_used.dtype
+    outs0 = (jnp.zeros((n,), dtype), jnp.zeros((n,), jnp.int32))
+
+    def body(carry):
+        k, ss, outs = carry
+        idx = jax.lax.dynamic_slice_in_dim(order, k * block, block)
+        valid = (k * block + jnp.arange(block)) < count
+        sub = jax.tree.map(lambda a: a[idx], ss)
+        sub_extra = jax.tree.map(lambda a: a[idx], extra)
+        new, *res = jax.vmap(fn)(sub, *sub_extra)
+        dest = jnp.where(valid, idx, n)  # rows past the end are dropped
+        ss = ss._replace(**{f: getattr(ss, f).at[dest].set(getattr(new, f), mode="drop")
+                            for f in _ROWS})
+        outs = tuple(o.at[dest].set(r.astype(o.dtype), mode="drop") for o, r in zip(outs, res,
+                                                                                    strict=True))
+        return k + 1, ss, outs
+
+    n_blocks = (count + block - 1) // block
+    _, ss, outs = jax.lax.while_loop(lambda c: c[0] < n_blocks, body,
+                                     (jnp.zeros((), jnp.int32), ss, outs0))
+    return ss, outs
+
+
+def _batch(s: _State, sides, sign: int, mark, u, active, prm: _Params, st: _Static, tol):
+    """Steps 2-4 of a round for one side, for all paths at once; returns state, unwound notional."""
     side, opp = (sides[0], sides[1]) if sign > 0 else (sides[1], sides[0])
     ss = s.long if sign > 0 else s.short
     os_ = s.short if sign > 0 else s.long
     dtype = mark.dtype
     # engine: take backlog accounts while the notional taken before them is below capacity
-    left = prm.capacity - ss.cap_used
-    thresh = ss.cum_r[ss.n_done] + jnp.where(left > 0, left / mark, -1.0)
-    j = jnp.searchsorted(ss.cum_r[:-1], thresh, side="left").astype(jnp.int32)
-    j = jnp.clip(j, ss.n_done, ss.n_trig)
-    j = jnp.where(left > 0, j, ss.n_done)
-    qty = ss.cum_r[j] - ss.cum_r[ss.n_done]
-    qb = ss.cum_rb[j] - ss.cum_rb[ss.n_done]
-    hcut = ss.cum_h[j] - ss.cum_h[ss.n_done]
+    j = ss.n_trig
+    if st.has_capacity:
+        left = prm.capacity - ss.cap_used
+        thresh = _at(ss.cum_r, ss.n_done) + jnp.where(left > 0, left / mark, -1.0)
+        j_cap = _row_search(ss.cum_r[:, :-1], thresh)
+        j = jnp.where(left > 0, jnp.clip(j_cap, ss.n_done, ss.n_trig), ss.n_done)
+    j = jnp.where(active, j, ss.n_done)
+    # differences of prefix sums can come out a hair below zero in float32: clamp
+    qty = jnp.maximum(_at(ss.cum_r, j) - _at(ss.cum_r, ss.n_done), 0.0)
+    qb = _at(ss.cum_rb, j) - _at(ss.cum_rb, ss.n_done)
+    hcut = _at(ss.cum_h, j) - _at(ss.cum_h, ss.n_done)
     has = qty > 0
-    safe_q = jnp.where(has, qty, 1.0)
-    bbar = qb / safe_q
+    bbar = qb / jnp.where(has, qty, 1.0)
     fill = mark * jnp.exp(-sign * prm.eta * (qty * mark / prm.depth) ** prm.beta_impact)
     r_x = sign * (qty * fill - qb) - hcut
     target = _target(s, prm, st)
     fund_x = s.fund + r_x
-    qa = jnp.zeros((), dtype)
+    qa = jnp.zeros(qty.shape, dtype)
     if st.policy in CONTRACT_POLICIES:
         close_px = jnp.maximum(bbar, mark) if sign > 0 else jnp.minimum(bbar, mark)
         gap = target - fund_x
@@ -359,41 +438,50 @@ def _batch(s: _State, sides, sign: int, mark, u, prm: _Params, st: _Static, tol)
         denom = sign * qty * (close_px - fill)
         phi = jnp.where((denom > 0) & event,
                         jnp.clip(gap / jnp.where(denom > 0, denom, 1.0), 0.0, 1.0), 0.0)
-        need = phi > 0
-        os_new, qa_new, touched = _adl(st.policy, opp, os_, -sign, mark, close_px, phi * qty, u)
-        os_ = jax.tree.map(lambda a, b: jnp.where(need, a, b), os_new, os_)
-        qa = jnp.where(need, qa_new, 0.0)
-        fund_x = fund_x + sign * qa * (close_px - fill)
+        rel = 1e-9 if dtype == jnp.float64 else 1e-6
+        need = phi > rel  # below that the close is round-off (docs/venue.md, Tolerances)
+
+        def fn(o, m, c, want, least, uu):
+            return _adl(st.policy, opp, o, -sign, m, c, want, least, uu)
+
+        os_, (qa, touched) = _adl_blocks(fn, need, os_,
+                                         (mark, close_px, phi * qty, rel * qty, u), st.block)
+        covered = sign * qa * (close_px - fill)
+        fund_x = fund_x + covered
         # when the candidates sufficed the fund sits exactly at its target (no float residue)
-        fund_x = jnp.where(need & (qa_new >= phi * qty), jnp.maximum(fund_x, target),
+        fund_x = jnp.where(need & (qa >= phi * qty) & (gap < denom), jnp.maximum(fund_x, target),
                            fund_x)
         s = s._replace(
             adl_notional=s.adl_notional + qa * close_px,
-            adl_count=s.adl_count + jnp.where(need, touched, 0),
+            adl_count=s.adl_count + touched,
             adl_events=s.adl_events + event.astype(jnp.int32),
-            covered=s.covered + jnp.where(need, sign * qa * (close_px - fill), 0.0),
+            covered=s.covered + covered,
         )
     elif st.policy in PNL_POLICIES:
         gap = target - fund_x
         need = has & (gap > tol)
-        os_new, paid, touched = _haircut(opp, os_, -sign, mark, jnp.where(need, gap, 0.0))
-        os_ = jax.tree.map(lambda a, b: jnp.where(need, a, b), os_new, os_)
-        paid = jnp.where(need, paid, 0.0)
+
+        def fn(o, m, g):
+            return _haircut(opp, o, -sign, m, g)
+
+        os_, (paid, touched) = _adl_blocks(fn, need, os_, (mark, jnp.maximum(gap, 0.0)),
+                                           st.block)
         fund_x = fund_x + paid
         fund_x = jnp.where(need & (paid >= gap * (1 - 1e-6)), jnp.maximum(fund_x, target),
                            fund_x)
         s = s._replace(
             adl_notional=s.adl_notional + paid,
-            adl_count=s.adl_count + jnp.where(need, touched, 0),
+            adl_count=s.adl_count + touched,
             adl_events=s.adl_events + need.astype(jnp.int32),
             covered=s.covered + paid,
         )
-    unwound = qty - qa
+    unwound = jnp.maximum(qty - qa, 0.0)
+    liq_count = s.liq_count + (j - ss.n_done)
     ss = ss._replace(n_done=j, cap_used=ss.cap_used + qty * mark)
     s = s._replace(
         fund=fund_x,
         liq_notional=s.liq_notional + qty * mark,
-        liq_count=s.liq_count + (j - (s.long if sign > 0 else s.short).n_done),
+        liq_count=liq_count,
         fees=s.fees + prm.fee * qty * fill,
         rest_dq=s.rest_dq + sign * unwound,
         rest_dqx=s.rest_dqx + sign * unwound * fill,
@@ -404,16 +492,15 @@ def _batch(s: _State, sides, sign: int, mark, u, prm: _Params, st: _Static, tol)
     return s, unwound * mark
 
 
-def _round(s: _State, sides, price, u, prm: _Params, st: _Static):
+def _round(s: _State, sides, price, u, active, prm: _Params, st: _Static, tol):
     sl, ss_ = sides
     mark = price * s.impact
-    s = s._replace(
-        long=s.long._replace(n_trig=jnp.maximum(s.long.n_trig, _count_triggered(sl, 1, mark))),
-        short=s.short._replace(n_trig=jnp.maximum(s.short.n_trig, _count_triggered(ss_, -1, mark))),
-    )
-    tol = _money_tolerance(sides, prm)
-    s, v_long = _batch(s, sides, 1, mark, u, prm, st, tol)
-    s, v_short = _batch(s, sides, -1, mark, u, prm, st, tol)
+    trig_l = jnp.maximum(s.long.n_trig, _count_triggered(sl, 1, mark))
+    trig_s = jnp.maximum(s.short.n_trig, _count_triggered(ss_, -1, mark))
+    s = s._replace(long=s.long._replace(n_trig=jnp.where(active, trig_l, s.long.n_trig)),
+                   short=s.short._replace(n_trig=jnp.where(active, trig_s, s.short.n_trig)))
+    s, v_long = _batch(s, sides, 1, mark, u, active, prm, st, tol)
+    s, v_short = _batch(s, sides, -1, mark, u, active, prm, st, tol)
     push = prm.gamma * prm.eta
     move = (-push * (v_long / prm.depth) ** prm.beta_impact
             + push * (v_short / prm.depth) ** prm.beta_impact)
@@ -425,42 +512,41 @@ def _needs_round(s: _State, sides, price) -> jax.Array:
     return _pending(sides[0], s.long, 1, mark) | _pending(sides[1], s.short, -1, mark)
 
 
-def _check_path(s: _State, sides, price, seed_path, step, prm: _Params, st: _Static, seed: int):
-    """A whole check for one path: rounds until nothing new is triggered or max_rounds."""
-    s = s._replace(long=s.long._replace(cap_used=jnp.zeros_like(s.fund)),
-                   short=s.short._replace(cap_used=jnp.zeros_like(s.fund)))
-
-    def body(k, s):
-        backlog = (s.long.n_done < s.long.n_trig) | (s.short.n_done < s.short.n_trig)
-        active = _needs_round(s, sides, price) | ((k == 0) & backlog)
-        if st.policy == "random":
-            u = adl_uniform(seed, seed_path, step, k).astype(price.dtype)
-        else:
-            u = jnp.zeros((), price.dtype)
-        s_new = _round(s, sides, price, u, prm, st)
-        return jax.tree.map(lambda a, b: jnp.where(active, a, b), s_new, s)
-
-    s = jax.lax.fori_loop(0, st.max_rounds, body, s)
-    backlog = _backlog(s) * price * s.impact
-    return s._replace(converged=s.converged & ~_needs_round(s, sides, price),
-                      backlog_max=jnp.maximum(s.backlog_max, backlog))
-
-
 def _backlog(s: _State) -> jax.Array:
-    """Contracts waiting in the engine's backlog (both sides)."""
-    return ((s.long.cum_r[s.long.n_trig] - s.long.cum_r[s.long.n_done])
-            + (s.short.cum_r[s.short.n_trig] - s.short.cum_r[s.short.n_done]))
+    """Contracts waiting in the engine's backlog (both sides), per path."""
+    return ((_at(s.long.cum_r, s.long.n_trig) - _at(s.long.cum_r, s.long.n_done))
+            + (_at(s.short.cum_r, s.short.n_trig) - _at(s.short.cum_r, s.short.n_done)))
 
 
-def _end_of_check(s: _State, prm: _Params, st: _Static) -> _State:
-    s = s._replace(fund_min=jnp.minimum(s.fund_min, s.fund))
+def _check(s: _State, sides, price, path_index, step, prm: _Params, st: _Static, seed: int, tol):
+    """One check for every path: rounds until nothing new is triggered anywhere or max_rounds."""
+    zero = jnp.zeros_like(s.fund)
+    s = s._replace(long=s.long._replace(cap_used=zero), short=s.short._replace(cap_used=zero))
+    backlog = (s.long.n_done < s.long.n_trig) | (s.short.n_done < s.short.n_trig)
+    active = _needs_round(s, sides, price) | backlog
+
+    def cond(c):
+        k, _, active = c
+        return (k < st.max_rounds) & jnp.any(active)
+
+    def body(c):
+        k, s, active = c
+        if st.policy == "random":
+            u = adl_uniform(seed, path_index, step, k).astype(price.dtype)
+        else:
+            u = jnp.zeros_like(price)
+        s = _round(s, sides, price, u, active, prm, st, tol)
+        return k + 1, s, _needs_round(s, sides, price)
+
+    _, s, _ = jax.lax.while_loop(cond, body, (jnp.zeros((), jnp.int32), s, active))
+    s = s._replace(converged=s.converged & ~_needs_round(s, sides, price),
+                   backlog_max=jnp.maximum(s.backlog_max, _backlog(s) * price * s.impact),
+                   fund_min=jnp.minimum(s.fund_min, s.fund))
     if st.drawdown_slots:
-        s = s._replace(dd_hist=s.dd_hist.at[s.dd_ptr].set(s.fund),
+        rows = jnp.arange(s.fund.shape[0])
+        s = s._replace(dd_hist=s.dd_hist.at[rows, s.dd_ptr].set(s.fund),
                        dd_ptr=(s.dd_ptr + 1) % st.drawdown_slots)
     return s
-
-
-# ----------------------------------------------------------------------------- settlement
 
 
 def _gini(x: jax.Array, mask: jax.Array) -> jax.Array:
@@ -477,8 +563,8 @@ def _gini(x: jax.Array, mask: jax.Array) -> jax.Array:
 
 
 def _settle_side(side: _Side, ss: _SideState, sign: int, final, u_rec, prm: _Params):
-    r = jnp.diff(ss.cum_r)
-    h = jnp.diff(ss.cum_h)
+    r = jnp.maximum(side.q - ss.closed, 0.0)
+    h = ss.h
     n = r.shape[0]
     liquidated = jnp.arange(n) < ss.n_done
     margin_left = side.m_per_q * r
@@ -549,7 +635,6 @@ def _settle(s: _State, sides, final, u_rec, prm: _Params, st: _Static, n_cohorts
         "adl_count": s.adl_count,
         "adl_events": s.adl_events,
         "backlog_max": s.backlog_max,
-        "backlog_final": _backlog(s) * final,
         "converged": s.converged,
         "fees": s.fees,
         "pnl_rest": _rest_pnl(sides, s, final),
@@ -558,9 +643,9 @@ def _settle(s: _State, sides, final, u_rec, prm: _Params, st: _Static, n_cohorts
         "winners_touched": jnp.sum(touched).astype(jnp.int32),
         "max_haircut_pct": jnp.where(
             jnp.any(winners), jnp.max(jnp.where(winners, 100.0 * hair / safe_und, -jnp.inf)), 0.0),
-        "gini_haircut": _gini(hair, winners),
+        "gini_haircut": _gini(jnp.where(hair > _money_tolerance(sides, prm), hair, 0.0), winners),
         "haircut_total": haircut_total,
-        "overshoot": haircut_total - covered,
+        "overshoot": jnp.sum(hair) - covered,
         "covered": covered,
         "cohort_damped": jax.ops.segment_sum(pay, cohort, num_segments=n_cohorts),
         "cohort_undamped": jax.ops.segment_sum(und, cohort, num_segments=n_cohorts),
@@ -588,33 +673,25 @@ def _rest_pnl(sides, s: _State, final):
 # ----------------------------------------------------------------------------- the scan
 
 
-def _compact_apply(fn, mask, tree, block: int):
-    """Apply ``fn`` (vmapped over a block) to the rows of ``tree`` where ``mask`` is true.
+def _settle_all(s: _State, sides, final, u_rec, prm, st, n_cohorts, probe_pos):
+    """Settlement is per path (O(accounts)); shared rows are broadcast, not copied."""
+    row_axis = 0 if _dynamic(st.policy) else None
 
-    Rows are gathered into blocks of ``block`` paths; a while loop runs as many blocks as there
-    are selected rows, so the work scales with the number of paths that need it.
-    """
-    n = mask.shape[0]
-    count = jnp.sum(mask)
-    order = jnp.argsort(~mask, stable=True)  # selected rows first, in index order
-    order = jnp.concatenate([order, jnp.zeros((block,), order.dtype)])
+    def axes(side_state):
+        return side_state._replace(**dict.fromkeys(_ROWS, row_axis), n_trig=0, n_done=0,
+                                   cap_used=0)
 
-    def body(carry):
-        k, tree = carry
-        idx = jax.lax.dynamic_slice_in_dim(order, k * block, block)
-        valid = (k * block + jnp.arange(block)) < count
-        sub = jax.tree.map(lambda a: a[idx], tree)
-        new = fn(sub)
-        upd = jax.tree.map(lambda a, b: jnp.where(valid.reshape((-1,) + (1,) * (a.ndim - 1)), a, b),
-                           new, sub)
-        # invalid rows are written back unchanged; drop them to a dummy index past the end
-        safe_idx = jnp.where(valid, idx, n)
-        tree = jax.tree.map(lambda t, u: t.at[safe_idx].set(u, mode="drop"), tree, upd)
-        return k + 1, tree
-
-    n_blocks = (count + block - 1) // block
-    _, tree = jax.lax.while_loop(lambda c: c[0] < n_blocks, body, (jnp.zeros((), jnp.int32), tree))
-    return tree
+    in_state = jax.tree.map(lambda _: 0, s)._replace(long=axes(s.long), short=axes(s.short))
+    backlog_final = _backlog(s) * final
+    if not _dynamic(st.policy):
+        s = s._replace(long=s.long._replace(**{f: getattr(s.long, f)[0] for f in _ROWS}),
+                       short=s.short._replace(**{f: getattr(s.short, f)[0] for f in _ROWS}))
+    out = jax.vmap(
+        lambda s1, f, u: _settle(s1, sides, f, u, prm, st, n_cohorts, probe_pos),
+        in_axes=(in_state, 0, 0),
+    )(s, final, u_rec)
+    out["backlog_final"] = backlog_final
+    return out
 
 
 @partial(jax.jit, static_argnames=("static", "seed", "n_cohorts"))
@@ -622,13 +699,8 @@ def _run_chunk(sides, prm: _Params, log_prices, token_z, u_rec, path_index, prob
                log_s0, *, static: _Static, seed: int, n_cohorts: int):
     n, steps = log_prices.shape
     dtype = log_prices.dtype
-    state = jax.vmap(lambda _: _init_state(sides[0], sides[1], prm, static, dtype))(
-        jnp.arange(n))
-    block = min(static.block, n)
-    check_v = jax.vmap(
-        lambda s, p, i, t: _check_path(s, sides, p, i, t, prm, static, seed),
-        in_axes=(0, 0, 0, None),
-    )
+    state = _init_state(sides, prm, static, n, dtype)
+    tol = _money_tolerance(sides, prm)
 
     def step(carry, xs):
         state, prev_log = carry
@@ -638,33 +710,16 @@ def _run_chunk(sides, prm: _Params, log_prices, token_z, u_rec, path_index, prob
             dlog = logp - prev_log
             tok = prm.token_beta * dlog + prm.token_sigma * z - jnp.where(
                 dlog < -prm.cojump_threshold, prm.token_cojump, 0.0)
-            ratio = jnp.exp(tok)
-            new_fund = state.fund * ratio
+            new_fund = state.fund * jnp.exp(tok)
             state = state._replace(token_reval=state.token_reval + new_fund - state.fund,
                                    fund=new_fund)
-            below = state.fund < prm.floor
-            fixed = jax.vmap(lambda s: _shortfall_to_capital(s, prm, static.policy))(state)
-            state = jax.tree.map(
-                lambda a, b: jnp.where(below.reshape((-1,) + (1,) * (a.ndim - 1)), a, b),
-                fixed, state)
+            state = _shortfall_to_capital(state, prm, static.policy)
             state = state._replace(fund_min=jnp.minimum(state.fund_min, state.fund))
-
-        def do_check(state):
-            mark_need = jax.vmap(lambda s, p: _needs_round(s, sides, p))(state, price)
-            backlog = (state.long.n_done < state.long.n_trig) | (
-                state.short.n_done < state.short.n_trig)
-            need = mark_need | backlog
-            tree = (state, price, path_index)
-
-            def fn(sub):
-                s, p, i = sub
-                return check_v(s, p, i, t), p, i
-
-            state, _, _ = _compact_apply(fn, need, tree, block)
-            return jax.vmap(lambda s: _end_of_check(s, prm, static))(state)
-
         is_check = (t % static.check_every) == 0
-        state = jax.lax.cond(is_check, do_check, lambda s: s, state)
+        state = jax.lax.cond(
+            is_check,
+            lambda s: _check(s, sides, price, path_index, t, prm, static, seed, tol),
+            lambda s: s, state)
         return (state, logp), None
 
     ts = jnp.arange(1, steps + 1, dtype=jnp.int32)
@@ -672,10 +727,7 @@ def _run_chunk(sides, prm: _Params, log_prices, token_z, u_rec, path_index, prob
     prev0 = jnp.full((n,), log_s0, dtype)
     (state, _), _ = jax.lax.scan(step, (state, prev0), xs)
     final = jnp.exp(log_prices[:, -1]) * state.impact
-    out = jax.vmap(
-        lambda s, f, u: _settle(s, sides, f, u, prm, static, n_cohorts, probe_pos)
-    )(state, final, u_rec)
-    return out
+    return _settle_all(state, sides, final, u_rec, prm, static, n_cohorts, probe_pos)
 
 
 def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: float, seed: int,
@@ -705,7 +757,8 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     slots = 0 if venue.drawdown is None else max(1, venue.drawdown_window // venue.check_every)
     static = _Static(policy=policy, max_rounds=venue.max_rounds, check_every=venue.check_every,
                      drawdown_slots=slots, fund_in_token=venue.fund_in_token,
-                     block=block or max(1, min(n, 256)))
+                     has_capacity=math.isfinite(venue.capacity),
+                     block=block or max(1, min(n, 64)))
     if venue.fund_in_token:
         token_z = token_normals(seed, path_index, steps).astype(dtype) * math.sqrt(dt)
     else:

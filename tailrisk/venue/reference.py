@@ -320,6 +320,8 @@ class _Path:
                 denom = side * Q * (C - X)
                 phi = float(min(max(gap / denom, 0.0), 1.0)) if denom > 0 else 0.0
                 Qa = min(phi * Q, float(np.sum(self.r[cand])))
+                if Qa <= 1e-9 * Q:  # round-off, not a close (docs/venue.md, Tolerances)
+                    Qa = 0.0
                 phi = Qa / Q
                 adl_idx, amounts = self.close_contracts(np.flatnonzero(cand), Qa, P, t, rnd)
                 self.r[adl_idx] -= amounts
@@ -497,6 +499,7 @@ def simulate_path_reference(
             st.reval += new - st.F
             st.F = new
             st.cover()
+            st.fund_min = min(st.fund_min, st.F)
         if t % venue.check_every == 0:
             st.check(t)
         st.fund_min = min(st.fund_min, st.F)
@@ -550,8 +553,8 @@ def simulate_path_reference(
         winners=int(np.sum(winners)),
         winners_touched=int(np.sum(np.abs(cut) > 1e-9 * np.abs(undamped[winners]))),
         max_haircut_pct=float(np.max(100.0 * cut / undamped[winners])) if cut.size else 0.0,
-        gini_haircut=gini(np.maximum(cut, 0.0)),
+        gini_haircut=gini(np.where(cut > st.tol, cut, 0.0)),
         haircut_total=haircut_total,
-        overshoot=haircut_total - st.covered,
+        overshoot=float(np.sum(undamped - st.payoff)) - st.covered,
         covered=st.covered,
     )
