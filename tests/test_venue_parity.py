@@ -53,9 +53,12 @@ VENUES = {
 }
 
 
+@pytest.mark.parametrize("exact", [False, True], ids=["fast-settle", "exact-settle"])
 @pytest.mark.parametrize("venue_name", sorted(VENUES))
 @pytest.mark.parametrize("policy", POLICIES)
-def test_kernel_matches_reference(policy, venue_name):
+def test_kernel_matches_reference(policy, venue_name, exact):
+    if exact and venue_name != "impact_capacity":
+        pytest.skip("the exact per-account settlement is checked on one venue (compile time)")
     rng = np.random.default_rng(zlib.crc32(f"{policy}-{venue_name}".encode()))
     acc = _population(rng, 24)
     n_paths, steps = 12, 30
@@ -63,12 +66,15 @@ def test_kernel_matches_reference(policy, venue_name):
     venue = VenueConfig(policy=policy, **VENUES[venue_name])
     with jax.enable_x64(True):
         out = simulate_venue(acc, venue, jax.numpy.asarray(logp, jax.numpy.float64), s0=100.0,
-                             seed=7, path_index=np.arange(n_paths), dt=1 / 365)
+                             seed=7, path_index=np.arange(n_paths), dt=1 / 365,
+                             exact_settlement=exact, settle_window=3)
     # money agrees to 1e-9 of the venue's money (F_0 plus margins): summation order differs
     atol = acc.money_tolerance(venue.fund)
     for i in range(n_paths):
         prices = np.r_[100.0, np.exp(logp[i])]
         ref = simulate_path_reference(acc, venue, prices, seed=7, path=i, dt=1 / 365)
         for key in SCALARS + ARRAYS:
+            if key == "winners" and not exact and out["winners_touched"][i] == 0:
+                continue  # counted only where someone was touched (docs/venue.md)
             np.testing.assert_allclose(out[key][i], getattr(ref, key), rtol=1e-7, atol=atol,
                                        err_msg=f"{policy} {venue_name} path {i} {key}")

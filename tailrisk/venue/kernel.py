@@ -62,9 +62,15 @@ class _Side(NamedTuple):
     cum_q: jax.Array  # static prefix sums, shape (n + 1,)
     cum_qb: jax.Array
     cum_qm: jax.Array
+    # per-cohort prefix sums for the fast settlement, shape (cohorts, n + 1)
+    coh_q: jax.Array
+    coh_qe: jax.Array
+    coh_m: jax.Array
+    recourse_pos: jax.Array  # positions of recourse accounts in this side's order
 
 
 def _prepare_side(acc: Accounts, sign: int, dtype) -> _Side:
+    """Sort one side's accounts into trigger order and tabulate the prefix sums."""
     sel = np.flatnonzero(acc.side == sign)
     lq = acc.liquidation_price[sel]
     order = np.lexsort((sel, -lq if sign > 0 else lq))
@@ -80,7 +86,15 @@ def _prepare_side(acc: Accounts, sign: int, dtype) -> _Side:
     def cum(x):
         return f(np.concatenate([[0.0], np.cumsum(x)]))
 
+    n_coh = len(acc.cohort_names)
+    onehot = acc.cohort[idx][None, :] == np.arange(n_coh)[:, None]
+
+    def coh_cum(x):
+        return f(np.concatenate([np.zeros((n_coh, 1)), np.cumsum(onehot * x, axis=1)], axis=1))
+
     return _Side(
+        coh_q=coh_cum(q), coh_qe=coh_cum(q * acc.entry[idx]), coh_m=coh_cum(q * mpq),
+        recourse_pos=jnp.asarray(np.flatnonzero(acc.recourse[idx]), jnp.int32),
         lq=f(np.append(acc.liquidation_price[idx], sentinel)), q=f(q), entry=f(acc.entry[idx]),
         bank=f(bank), m_per_q=f(mpq), mmr=f(acc.mmr[idx]), exempt=jnp.asarray(acc.exempt[idx]),
         recourse=jnp.asarray(acc.recourse[idx]), cap=f(acc.cap[idx]),
@@ -130,6 +144,8 @@ class _Static(NamedTuple):
     drawdown_slots: int  # 0 when the drawdown rule is off
     fund_in_token: bool
     has_capacity: bool  # False when capacity is infinite: no capacity search at all
+    settle_window: int  # accounts per side settled one by one on the fast path
+    exact_settlement: bool  # settle every path account by account (tests)
     block: int  # paths handled together by one ADL block
 
 
@@ -673,23 +689,161 @@ def _rest_pnl(sides, s: _State, final):
 # ----------------------------------------------------------------------------- the scan
 
 
-def _settle_all(s: _State, sides, final, u_rec, prm, st, n_cohorts, probe_pos):
-    """Settlement is per path (O(accounts)); shared rows are broadcast, not copied."""
-    row_axis = 0 if _dynamic(st.policy) else None
+def _blocks_map(fn, mask, inputs, outputs, block: int):
+    """outputs[i] = fn(inputs[i]) for the paths where mask holds, in blocks of ``block`` paths."""
+    n = mask.shape[0]
+    count = jnp.sum(mask)
+    order = jnp.argsort(~mask, stable=True)
+    order = jnp.concatenate([order, jnp.zeros((block,), order.dtype)])
 
-    def axes(side_state):
-        return side_state._replace(**dict.fromkeys(_ROWS, row_axis), n_trig=0, n_done=0,
-                                   cap_used=0)
+    def body(carry):
+        k, outputs = carry
+        idx = jax.lax.dynamic_slice_in_dim(order, k * block, block)
+        valid = (k * block + jnp.arange(block)) < count
+        res = jax.vmap(fn)(jax.tree.map(lambda a: a[idx], inputs))
+        dest = jnp.where(valid, idx, n)  # rows past the end are dropped
+        outputs = jax.tree.map(lambda o, r: o.at[dest].set(r.astype(o.dtype), mode="drop"),
+                               outputs, res)
+        return k + 1, outputs
 
-    in_state = jax.tree.map(lambda _: 0, s)._replace(long=axes(s.long), short=axes(s.short))
+    n_blocks = (count + block - 1) // block
+    _, outputs = jax.lax.while_loop(lambda c: c[0] < n_blocks, body,
+                                    (jnp.zeros((), jnp.int32), outputs))
+    return outputs
+
+
+def _fast_side(side: _Side, ss: _SideState, sign: int, final, u_rec, prm: _Params, window: int):
+    """Cohort payoffs of one side on a path where ADL never changed a position, O(cohorts + window).
+
+    Liquidated accounts are the prefix [0, n_done) of the trigger order and pay -M; every open
+    account pays s q (S_T - E), floored at -M. The floor can only bind for accounts that the final
+    mark has triggered but the engine has not liquidated, a contiguous range after n_done: those
+    are handled one by one in a window of ``window`` accounts (``overflow`` when the range is
+    longer). Recourse accounts default per path.
+    """
+    nd = ss.n_done
+    n_coh = side.coh_q.shape[0]
+    if side.q.shape[0] == 0:
+        z = jnp.zeros((final.shape[0], n_coh), final.dtype)
+        zf = jnp.zeros(final.shape, final.dtype)
+        return z, z, zf, zf, jnp.zeros(final.shape, bool)
+    tot = lambda a: a[:, -1][None, :]  # noqa: E731
+    at = lambda a: a[:, nd].T  # noqa: E731  (paths, cohorts)
+    liq = -at(side.coh_m)
+    open_q = tot(side.coh_q) - at(side.coh_q)
+    open_qe = tot(side.coh_qe) - at(side.coh_qe)
+    pay = liq + sign * (final[:, None] * open_q - open_qe)
+    und = pay
+    n_side = side.q.shape[0]
+    hit = _count_triggered(side, sign, final)
+    pos = nd[:, None] + jnp.arange(window)[None, :]
+    inwin = pos < jnp.maximum(hit, nd)[:, None]
+    posc = jnp.minimum(pos, n_side - 1)
+    raw = sign * side.q[posc] * (final[:, None] - side.entry[posc])
+    floor = -side.m_per_q[posc] * side.q[posc]
+    lift = jnp.where(inwin, jnp.maximum(floor - raw, 0.0), 0.0)
+    onehot = side.cohort[posc][..., None] == jnp.arange(n_coh)
+    corr = jnp.sum(lift[..., None] * onehot, axis=1)
+    pay, und = pay + corr, und + corr
+    short = jnp.sum(lift, axis=1)
+    overflow = (hit - nd) > window
+    # recourse accounts: the loss beyond margin defaults with probability p
+    rp = side.recourse_pos
+    r_raw = sign * side.q[rp][None, :] * (final[:, None] - side.entry[rp][None, :])
+    r_floor = -side.m_per_q[rp] * side.q[rp]
+    default = (r_raw < r_floor) & (u_rec[:, None] < prm.recourse_default_prob)
+    r_lift = jnp.where(default, r_floor - r_raw, 0.0)
+    pay = pay + jnp.sum(r_lift[..., None] * (side.cohort[rp][:, None] == jnp.arange(n_coh)),
+                        axis=1)
+    return pay, und, short + jnp.sum(r_lift, axis=1), jnp.sum(r_lift, axis=1), overflow
+
+
+def _settle_all(s: _State, sides, final, u_rec, prm, st, n_cohorts, probe_pos, tol):
+    """Settle every path: a fast O(cohorts) settlement, and the exact per-account one (O(N)) only
+    on the paths that need it (ADL changed positions, a settlement clawback, a long backlog)."""
+    dtype = final.dtype
     backlog_final = _backlog(s) * final
+    pl, ul, shl, dl, ovl = _fast_side(sides[0], s.long, 1, final, u_rec, prm, st.settle_window)
+    ps, us, shs, ds, ovs = _fast_side(sides[1], s.short, -1, final, u_rec, prm, st.settle_window)
+    fast = s._replace(fund=s.fund - (shl + shs))
+    fast = _shortfall_to_capital(fast, prm, st.policy)
+    n_long = sides[0].q.shape[0]
+    # probes: per account, from the same rules
+    side_of = probe_pos >= n_long
+    k = jnp.where(side_of, probe_pos - n_long, probe_pos)
+
+    def probe_vals(side, ss, sign):
+        kk = jnp.minimum(k, side.q.shape[0] - 1)
+        raw = sign * side.q[kk][None] * (final[:, None] - side.entry[kk][None])
+        m = (-side.m_per_q[kk] * side.q[kk])[None]
+        rec = side.recourse[kk][None]
+        liq = kk[None] < ss.n_done[:, None]
+        und = jnp.where(liq, m, jnp.where(rec, raw, jnp.maximum(raw, m)))
+        default = rec & (raw < m) & (u_rec[:, None] < prm.recourse_default_prob)
+        return jnp.where(default & ~liq, m, und), und
+
+    probe = probe_und = jnp.zeros((final.shape[0], probe_pos.shape[0]), dtype)
+    for side, ss, sign, mine in ((sides[0], s.long, 1, ~side_of), (sides[1], s.short, -1, side_of)):
+        if side.q.shape[0]:
+            d, u = probe_vals(side, ss, sign)
+            probe = jnp.where(mine[None], d, probe)
+            probe_und = jnp.where(mine[None], u, probe_und)
+    zi = jnp.zeros(final.shape, jnp.int32)
+    zf = jnp.zeros(final.shape, dtype)
+    out = {
+        "fund_final": fast.fund,
+        "fund_min": jnp.minimum(fast.fund_min, fast.fund),
+        "shortfall": fast.shortfall,
+        "capital_injected": fast.capital_injected,
+        "insolvent": fast.capital_injected > prm.capital + tol,
+        "net_insolvent_debt": jnp.maximum(fast.capital_injected - prm.capital, 0.0),
+        "liquidated_notional": s.liq_notional,
+        "liquidated_count": s.liq_count,
+        "adl_notional": s.adl_notional,
+        "adl_count": s.adl_count,
+        "adl_events": s.adl_events,
+        "backlog_max": s.backlog_max,
+        "converged": s.converged,
+        "fees": s.fees,
+        "pnl_rest": _rest_pnl(sides, s, final),
+        "token_revaluation": s.token_reval,
+        "winners": zi,
+        "winners_touched": zi,
+        "max_haircut_pct": zf,
+        "gini_haircut": zf,
+        "haircut_total": zf,
+        "overshoot": -(dl + ds) - s.covered,
+        "covered": s.covered,
+        "cohort_damped": pl + ps,
+        "cohort_undamped": ul + us,
+        "probe_damped": probe,
+        "probe_undamped": probe_und,
+    }
+    slow = (s.adl_count > 0) | ovl | ovs
+    if st.policy == "socialized_at_settlement":
+        slow = slow | (fast.deficit > tol)
+    if st.policy == "none":
+        slow = slow | (fast.capital_injected > prm.capital + tol)
+    if st.exact_settlement:
+        slow = jnp.ones_like(slow)
+    row_axis = 0 if _dynamic(st.policy) else None
+    shared_rows = {}
     if not _dynamic(st.policy):
-        s = s._replace(long=s.long._replace(**{f: getattr(s.long, f)[0] for f in _ROWS}),
-                       short=s.short._replace(**{f: getattr(s.short, f)[0] for f in _ROWS}))
-    out = jax.vmap(
-        lambda s1, f, u: _settle(s1, sides, f, u, prm, st, n_cohorts, probe_pos),
-        in_axes=(in_state, 0, 0),
-    )(s, final, u_rec)
+        shared_rows = {"long": {f: getattr(s.long, f)[0] for f in _ROWS},
+                       "short": {f: getattr(s.short, f)[0] for f in _ROWS}}
+        s = s._replace(long=s.long._replace(**dict.fromkeys(_ROWS, jnp.zeros((final.shape[0],)))),
+                       short=s.short._replace(**dict.fromkeys(_ROWS, jnp.zeros((final.shape[0],)))))
+    del row_axis
+
+    def exact(args):
+        s1, f, u = args
+        if shared_rows:
+            s1 = s1._replace(long=s1.long._replace(**shared_rows["long"]),
+                             short=s1.short._replace(**shared_rows["short"]))
+        res = _settle(s1, sides, f, u, prm, st, n_cohorts, probe_pos)
+        return {k: res[k] for k in out}
+
+    out = _blocks_map(exact, slow, (s, final, u_rec), out, st.block)
     out["backlog_final"] = backlog_final
     return out
 
@@ -727,12 +881,13 @@ def _run_chunk(sides, prm: _Params, log_prices, token_z, u_rec, path_index, prob
     prev0 = jnp.full((n,), log_s0, dtype)
     (state, _), _ = jax.lax.scan(step, (state, prev0), xs)
     final = jnp.exp(log_prices[:, -1]) * state.impact
-    return _settle_all(state, sides, final, u_rec, prm, static, n_cohorts, probe_pos)
+    return _settle_all(state, sides, final, u_rec, prm, static, n_cohorts, probe_pos, tol)
 
 
 def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: float, seed: int,
                    path_index, dt: float = 1 / 365, policy: str | None = None,
-                   block: int | None = None) -> dict[str, np.ndarray]:
+                   block: int | None = None, settle_window: int = 32,
+                   exact_settlement: bool = False) -> dict[str, np.ndarray]:
     """Run the venue over a chunk of price paths.
 
     log_prices: log S_t for t = 1..T, shape (paths, T); ``s0`` is S_0 in USD. path_index: the
@@ -758,7 +913,8 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     static = _Static(policy=policy, max_rounds=venue.max_rounds, check_every=venue.check_every,
                      drawdown_slots=slots, fund_in_token=venue.fund_in_token,
                      has_capacity=math.isfinite(venue.capacity),
-                     block=block or max(1, min(n, 64)))
+                     settle_window=settle_window, exact_settlement=exact_settlement,
+                     block=block or max(1, min(n, 16)))
     if venue.fund_in_token:
         token_z = token_normals(seed, path_index, steps).astype(dtype) * math.sqrt(dt)
     else:
