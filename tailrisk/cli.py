@@ -319,7 +319,7 @@ def bench_cmd(what: str, n_paths: int, steps: int, json_out: Path | None) -> Non
         out["paths_rows"] = rows
     if what in ("venue", "all"):
         try:
-            from .venue.kernel import bench_venue
+            from .venue.bench import bench_venue
         except ImportError as err:
             click.echo(f"\nvenue kernel: not available ({err})", err=True)
         else:

@@ -18,7 +18,6 @@ O(paths x accounts) for the per-path account state and does not grow with the nu
 from __future__ import annotations
 
 import math
-import time
 from functools import partial
 from typing import NamedTuple
 
@@ -887,14 +886,17 @@ def _run_chunk(sides, prm: _Params, log_prices, token_z, u_rec, path_index, prob
 def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: float, seed: int,
                    path_index, dt: float = 1 / 365, policy: str | None = None,
                    block: int | None = None, settle_window: int = 32,
-                   exact_settlement: bool = False) -> dict[str, np.ndarray]:
+                   exact_settlement: bool = False,
+                   rows_budget: int = 1 << 30) -> dict[str, np.ndarray]:
     """Run the venue over a chunk of price paths.
 
     log_prices: log S_t for t = 1..T, shape (paths, T); ``s0`` is S_0 in USD. path_index: the
     global indices of the paths (for the venue's random numbers). ``policy`` overrides
     ``venue.policy`` (common random numbers across policies). Returns per-path numpy arrays named
     as in docs/venue.md, plus ``cohort_damped``/``cohort_undamped`` (paths, cohorts) and
-    ``probe_damped``/``probe_undamped`` (paths, probes), USD.
+    ``probe_damped``/``probe_undamped`` (paths, probes), USD. Policies that change positions keep
+    per-path account rows; the chunk is split so those stay within ``rows_budget`` bytes (the
+    numbers do not depend on the split).
     """
     policy = policy or venue.policy
     if policy not in POLICIES:
@@ -914,7 +916,7 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
                      drawdown_slots=slots, fund_in_token=venue.fund_in_token,
                      has_capacity=math.isfinite(venue.capacity),
                      settle_window=settle_window, exact_settlement=exact_settlement,
-                     block=block or max(1, min(n, 16)))
+                     block=block or max(1, min(n, 4)))
     if venue.fund_in_token:
         token_z = token_normals(seed, path_index, steps).astype(dtype) * math.sqrt(dt)
     else:
@@ -925,14 +927,27 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     pos_of[np.asarray(sides[0].index)] = np.arange(len(sides[0].q))
     pos_of[np.asarray(sides[1].index)] = len(sides[0].q) + np.arange(len(sides[1].q))
     probe_pos = jnp.asarray(pos_of[accounts.probe_index], jnp.int32)
-    out = _run_chunk(sides, _params(venue, dtype), log_prices, token_z, u_rec, path_index,
-                     probe_pos, jnp.asarray(math.log(s0), dtype), static=static, seed=seed,
-                     n_cohorts=len(accounts.cohort_names))
-    return {k: np.asarray(v) for k, v in out.items()}
+    prm = _params(venue, dtype)
+    # per-path account rows cost 6 x accounts x itemsize per path: run in sub-batches that keep
+    # them within rows_budget bytes, all of one size so one compiled program serves them all
+    per_path = 6 * (accounts.n + 2) * jnp.dtype(dtype).itemsize if _dynamic(policy) else 0
+    sub = n if per_path == 0 else max(1, min(n, rows_budget // per_path))
+    outs = []
+    for lo in range(0, n, sub):
+        hi = min(lo + sub, n)
+        pad = sub - (hi - lo)
+        def cut(a, lo=lo, hi=hi, pad=pad):
+            a = a[lo:hi]
+            return jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]) if pad else a
+        res = _run_chunk(sides, prm, cut(log_prices), cut(token_z), cut(u_rec), cut(path_index),
+                         probe_pos, jnp.asarray(math.log(s0), dtype), static=static, seed=seed,
+                         n_cohorts=len(accounts.cohort_names))
+        outs.append({k: np.asarray(v)[: hi - lo] for k, v in res.items()})
+    return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
 
 
-def bench_venue(*args, **kwargs):  # filled in below once the kernel is measured
-    raise NotImplementedError
+def bench_venue(**kwargs):
+    """See :func:`tailrisk.venue.bench.bench_venue`."""
+    from .bench import bench_venue as run
 
-
-_ = time  # used by the benchmark
+    return run(**kwargs)
