@@ -887,7 +887,7 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
                    path_index, dt: float = 1 / 365, policy: str | None = None,
                    block: int | None = None, settle_window: int = 32,
                    exact_settlement: bool = False,
-                   rows_budget: int = 1 << 30) -> dict[str, np.ndarray]:
+                   rows_budget: int = 1 << 30, lanes: int = 256) -> dict[str, np.ndarray]:
     """Run the venue over a chunk of price paths.
 
     log_prices: log S_t for t = 1..T, shape (paths, T); ``s0`` is S_0 in USD. path_index: the
@@ -916,7 +916,7 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
                      drawdown_slots=slots, fund_in_token=venue.fund_in_token,
                      has_capacity=math.isfinite(venue.capacity),
                      settle_window=settle_window, exact_settlement=exact_settlement,
-                     block=block or max(1, min(n, 4)))
+                     block=block or 4)  # fixed: reductions must not depend on the batch
     if venue.fund_in_token:
         token_z = token_normals(seed, path_index, steps).astype(dtype) * math.sqrt(dt)
     else:
@@ -931,14 +931,16 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     # per-path account rows cost 6 x accounts x itemsize per path: run in sub-batches that keep
     # them within rows_budget bytes, all of one size so one compiled program serves them all
     per_path = 6 * (accounts.n + 2) * jnp.dtype(dtype).itemsize if _dynamic(policy) else 0
-    sub = n if per_path == 0 else max(1, min(n, rows_budget // per_path))
+    # A fixed batch shape: XLA may round a fused multiply-add differently in a batch of another
+    # size, so paths always run in batches of `lanes`, whatever the chunk size.
+    sub = lanes if per_path == 0 else max(1, min(lanes, rows_budget // per_path))
     outs = []
     for lo in range(0, n, sub):
         hi = min(lo + sub, n)
         pad = sub - (hi - lo)
         def cut(a, lo=lo, hi=hi, pad=pad):
             a = a[lo:hi]
-            return jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]) if pad else a
+            return jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]) if pad > 0 else a
         res = _run_chunk(sides, prm, cut(log_prices), cut(token_z), cut(u_rec), cut(path_index),
                          probe_pos, jnp.asarray(math.log(s0), dtype), static=static, seed=seed,
                          n_cohorts=len(accounts.cohort_names))

@@ -1,0 +1,116 @@
+"""The fast kernel on its own: invariances, float32 robustness, compile-once, the benchmark."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from tailrisk.config import parse_config
+from tailrisk.venue import POLICIES, VenueConfig, build_population
+from tailrisk.venue._accounts import Accounts
+from tailrisk.venue.kernel import _run_chunk, simulate_venue
+
+
+def _population(n: int = 40, seed: int = 0) -> Accounts:
+    rng = np.random.default_rng(seed)
+    return Accounts.from_arrays(
+        side=rng.choice([-1, 1], n), quantity=rng.lognormal(0, 1, n),
+        entry=100 * np.exp(rng.normal(0, 0.02, n)), leverage=rng.choice([3.0, 10.0, 25.0, 60.0], n),
+        mmr=0.005, exempt=rng.random(n) < 0.1,
+    )
+
+
+def _log_prices(n_paths: int, steps: int, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.log(100.0) + np.cumsum(rng.standard_t(2.5, (n_paths, steps)) * 0.02, axis=1)
+
+
+@pytest.mark.parametrize("policy", ["queue_bitmex", "pro_rata", "none"])
+def test_results_do_not_depend_on_chunking_or_sub_batches(policy):
+    acc = _population()
+    lp = jnp.asarray(_log_prices(30, 40), jnp.float32)
+    venue = VenueConfig(policy=policy, fund=3.0, eta=0.01, depth=5_000.0)
+    whole = simulate_venue(acc, venue, lp, s0=100.0, seed=3, path_index=np.arange(30))
+    parts = [simulate_venue(acc, venue, lp[a:b], s0=100.0, seed=3, path_index=np.arange(a, b))
+             for a, b in ((0, 7), (7, 30))]
+    # a memory budget of one path per batch changes the batch shape, which may move a fused
+    # multiply-add by an ulp: equal to float32 round-off, not bit for bit
+    tiny = simulate_venue(acc, venue, lp, s0=100.0, seed=3, path_index=np.arange(30),
+                          rows_budget=1)
+    for key, value in whole.items():
+        np.testing.assert_array_equal(value, np.concatenate([p[key] for p in parts]), key)
+        np.testing.assert_allclose(value, tiny[key], rtol=2e-5, atol=1e-3, err_msg=key)
+    assert whole["liquidated_count"].sum() > 0
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_float32_is_finite_and_conserves_money(policy):
+    """Float32 prefix sums can cancel to a hair below zero; the kernel must stay finite."""
+    acc = _population(200, seed=5)
+    lp = jnp.asarray(_log_prices(64, 60, seed=6), jnp.float32)
+    venue = VenueConfig(policy=policy, fund=5.0, eta=0.02, depth=3_000.0, capacity=2_000.0)
+    out = simulate_venue(acc, venue, lp, s0=100.0, seed=0, path_index=np.arange(64))
+    for key, value in out.items():
+        assert np.all(np.isfinite(value)), key
+    total = out["cohort_damped"].sum(axis=1)
+    residual = (total + out["pnl_rest"] + out["fund_final"] - venue.fund
+                - out["token_revaluation"] - out["capital_injected"])
+    scale = float(np.sum(acc.quantity * acc.entry)) + venue.fund
+    assert np.max(np.abs(residual)) < 2e-5 * scale
+
+
+def test_numeric_venue_settings_do_not_recompile():
+    acc = _population()
+    lp = jnp.asarray(_log_prices(8, 20), jnp.float32)
+    before = _run_chunk._cache_size()
+    for fund, eta, cap in ((1.0, 0.0, 1e3), (50.0, 0.02, 1e2), (7.0, 0.1, 5e2)):
+        venue = VenueConfig(policy="queue_leverage", fund=fund, eta=eta, capacity=cap)
+        simulate_venue(acc, venue, lp, s0=100.0, seed=0, path_index=np.arange(8))
+    assert _run_chunk._cache_size() - before == 1
+
+
+def test_a_single_liquidation_by_hand():
+    """One 10x long (E=100, q=1, m=0): the price gaps from 100 to 85 at a check.
+
+    Bankruptcy price 90, so the fund pays 1 x (90 - 85) = 5 USD; fund 20 -> 15. The short (E=100,
+    q=1, 2x) gains 15 and is never touched; the rest account bought the long's contract at 85
+    and holds it to S_T = 85.
+    """
+    acc = Accounts.from_arrays(side=[1, -1], quantity=[1.0, 1.0], entry=[100.0, 100.0],
+                               leverage=[10.0, 2.0])
+    lp = jnp.log(jnp.asarray([[99.0, 85.0]], jnp.float32))
+    venue = VenueConfig(policy="queue_bitmex", fund=20.0)
+    with jax.enable_x64(True):
+        out = simulate_venue(acc, venue, lp.astype(jnp.float64), s0=100.0, seed=0,
+                             path_index=np.arange(1))
+    assert out["liquidated_count"][0] == 1
+    assert out["fund_final"][0] == pytest.approx(15.0)
+    assert out["adl_events"][0] == 0
+    np.testing.assert_allclose(out["cohort_damped"][0], [-10.0, 15.0])
+    assert out["pnl_rest"][0] == pytest.approx(0.0)
+
+
+def test_bench_venue_runs_small():
+    from tailrisk.venue.bench import bench_venue
+
+    rows = bench_venue(n_paths=64, steps=16, n_accounts=200, policies=("none", "pro_rata"),
+                       chunk=64, repeats=1, accounts_curve=(100,), curve_paths=32,
+                       reference_paths=1)
+    cases = [r["case"] for r in rows]
+    assert cases.count("policy") == 2 and "rng_floor" in cases and "reference" in cases
+    assert all(r.get("seconds", 1.0) > 0 for r in rows)
+
+
+def test_generated_population_runs_every_policy_in_float32():
+    exp = parse_config({"model": {"name": "student_t", "nu": 3.0, "sigma": 0.8},
+                        "venue": {"fund": 1e5, "population": {"n_accounts": 300}}})
+    acc = build_population(exp.venue, exp.model.s0, 0)
+    rng = np.random.default_rng(2)
+    lp = np.log(exp.model.s0) + np.cumsum(rng.standard_t(3, (16, 30)) * 0.03, axis=1)
+    for policy in ("queue_hyperliquid", "random", "socialized_at_settlement"):
+        out = simulate_venue(acc, exp.venue, jnp.asarray(lp, jnp.float32), s0=exp.model.s0,
+                             seed=0, path_index=np.arange(16), policy=policy)
+        assert np.all(np.isfinite(out["cohort_damped"]))
+        assert out["probe_damped"].shape == (16, len(acc.probe_names))
