@@ -887,7 +887,7 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
                    path_index, dt: float = 1 / 365, policy: str | None = None,
                    block: int | None = None, settle_window: int = 32,
                    exact_settlement: bool = False,
-                   rows_budget: int = 1 << 30, lanes: int = 256) -> dict[str, np.ndarray]:
+                   rows_budget: int = 1 << 30, lanes: int = 64) -> dict[str, np.ndarray]:
     """Run the venue over a chunk of price paths.
 
     log_prices: log S_t for t = 1..T, shape (paths, T); ``s0`` is S_0 in USD. path_index: the
@@ -931,9 +931,12 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     # per-path account rows cost 6 x accounts x itemsize per path: run in sub-batches that keep
     # them within rows_budget bytes, all of one size so one compiled program serves them all
     per_path = 6 * (accounts.n + 2) * jnp.dtype(dtype).itemsize if _dynamic(policy) else 0
-    # A fixed batch shape: XLA may round a fused multiply-add differently in a batch of another
-    # size, so paths always run in batches of `lanes`, whatever the chunk size.
-    sub = lanes if per_path == 0 else max(1, min(lanes, rows_budget // per_path))
+    # Batches are padded to a multiple of `lanes` paths: XLA's vectorised loops may fuse a
+    # multiply-add differently in a scalar remainder, so every path must run in full vectors
+    # for the numbers not to depend on the chunk size.
+    sub = -(-n // lanes) * lanes
+    if per_path:
+        sub = min(sub, max(lanes, rows_budget // per_path // lanes * lanes))
     outs = []
     for lo in range(0, n, sub):
         hi = min(lo + sub, n)
