@@ -3,15 +3,21 @@
 Pages, in order:
 
 1. title: config summary, hash, seed, versions, device, wall time, units;
-2. fan chart of price paths (USD, log axis, days);
-3. log-log survival of |one-day log returns| of each of the seven price models at its default
+2. with a venue, the headline: damped vs undamped payoffs of the total long and total short
+   cohorts (and of each probe, two groups a page), log-log survival of gains and losses and a
+   table of :func:`tailrisk.analytics.tail_summary` estimates with their Monte Carlo errors;
+3. with a venue: venue risk metrics (:func:`tailrisk.analytics.venue_metrics`) with errors;
+4. fan chart of price paths (USD, log axis, days);
+5. log-log survival of |one-day log returns| of each of the seven price models at its default
    parameters, against a Gaussian with the same standard deviation;
-4. the run's own terminal log returns: survival of both tails against a Gaussian;
-5. with a venue: insurance fund and ADL statistics;
-6. with a venue: damped vs undamped payoff survival per cohort (and per probe), log-log;
-7. a table of summary statistics with their Monte Carlo standard errors.
+6. the run's own terminal log returns: survival of both tails against a Gaussian;
+7. with a venue: insurance fund and ADL distributions;
+8. with a venue: damped vs undamped payoff survival per cohort (and per probe), log-log;
+9. a table of per-path summaries, means and quantiles with their ArviZ MCSE.
 
-The report is written atomically (a temporary PDF in the same folder, then ``os.replace``).
+Paths with a non-finite venue output (older runs) are counted, left out of every venue
+statistic, and the pages say so. The report is written atomically (a temporary PDF in the same
+folder, then ``os.replace``).
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ import math
 import os
 import tempfile
 import textwrap
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +36,16 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     from .runner import RunResult
 
-__all__ = ["MODEL_DEFAULTS", "build_report", "model_one_day_returns", "report_pages"]
+__all__ = [
+    "HEADLINE_RESAMPLES",
+    "MODEL_DEFAULTS",
+    "build_report",
+    "headline_groups",
+    "headline_rows",
+    "model_one_day_returns",
+    "report_pages",
+    "venue_metric_set",
+]
 
 #: the configuration each model is shown at on the model-survival page (config defaults; the
 #: Student-t needs a scale, given as a 60 % annual standard deviation like the GBM default)
@@ -54,8 +71,14 @@ TABLE_ROWS = 30
 
 def report_pages(result: RunResult) -> list[str]:
     """Titles of the pages :func:`build_report` writes for ``result``, in order."""
-    pages = [
-        "title",
+    pages = ["title"]
+    if result.venue:
+        chunks = _headline_chunks(_headline_specs(result))
+        pages += [
+            f"headline: damped vs undamped ({i + 1} of {len(chunks)})" for i in range(len(chunks))
+        ]
+        pages.append("venue risk metrics")
+    pages += [
         "fan chart of price paths",
         "model return tails (one day)",
         "terminal return tails of this run",
@@ -90,7 +113,13 @@ def build_report(result: RunResult, path: str | Path) -> Path:
     }
     try:
         with plt.rc_context(_STYLE), PdfPages(tmp, metadata=meta) as pdf:
-            pages = [_title_page, _fan_page, _models_page, _terminal_page]
+            pages = [_title_page]
+            if result.venue:
+                chunks = _headline_chunks(headline_groups(result))
+                for i, chunk in enumerate(chunks):
+                    pages.append(partial(_headline_page, groups=chunk, index=i, count=len(chunks)))
+                pages.append(_venue_metrics_page)
+            pages += [_fan_page, _models_page, _terminal_page]
             if result.venue:
                 pages += [_fund_page, _payoff_page]
             rows = _summary_rows(result)
@@ -186,17 +215,20 @@ def _step_text(dt_years: float) -> str:
     return f"{days * 24 * 60:.4g} min"
 
 
-def _finite_share(result: RunResult) -> tuple[int, int]:
-    """(paths with a non-finite venue output, paths)."""
+def _finite_mask(result: RunResult) -> np.ndarray:
+    """``(paths,)`` True where every floating-point venue output of the path is finite."""
     n = result.n_paths
-    if not result.venue:
-        return 0, n
-    bad = np.zeros(n, bool)
-    for arr in result.venue.values():
+    ok = np.ones(n, bool)
+    for arr in (result.venue or {}).values():
         a = np.asarray(arr)
         if a.dtype.kind == "f" and a.shape[:1] == (n,):
-            bad |= ~np.isfinite(a.reshape(n, -1)).all(axis=1)
-    return int(bad.sum()), n
+            ok &= np.isfinite(a.reshape(n, -1)).all(axis=1)
+    return ok
+
+
+def _finite_share(result: RunResult) -> tuple[int, int]:
+    """(paths with a non-finite venue output, paths)."""
+    return int((~_finite_mask(result)).sum()), result.n_paths
 
 
 def _footer(fig, result: RunResult, note: str = "") -> None:
@@ -506,6 +538,7 @@ def _fund_page(result: RunResult):
         (fund_min, "minimum fund", _ORANGE),
     ):
         if arr is not None:
+            arr = arr[_finite_mask(result)]
             a1.hist(arr / 1e6, bins=60, histtype="step", lw=1.5, color=colour, label=label)
     a1.axvline(venue.fund / 1e6, color="k", lw=1, ls=":", label=f"start {_usd(venue.fund)}")
     a1.set_xlabel("insurance fund (million USD)")
@@ -514,7 +547,10 @@ def _fund_page(result: RunResult):
     a1.set_title("insurance fund at the horizon and its minimum over the path")
     a1.legend()
 
+    from .analytics import binomial_estimate
+
     n = result.n_paths
+    ok = _finite_mask(result)
     probs = []
     for label, arr in (
         ("fund hit the floor", None if fund_min is None else fund_min <= venue.floor + 1e-6),
@@ -525,16 +561,16 @@ def _fund_page(result: RunResult):
         ("not converged", _not(_venue_array(result, "converged"))),
     ):
         if arr is not None:
-            p = float(np.mean(arr))
-            probs.append((label, p, math.sqrt(max(p * (1 - p), 0.0) / n)))
+            est = binomial_estimate(np.asarray(arr)[ok])
+            probs.append((label, est.value, est.mcse))
     if probs:
         labels, ps, ses = zip(*probs, strict=True)
         y = np.arange(len(labels))
         a2.barh(y, np.array(ps) * 100, xerr=np.array(ses) * 196, color=_BLUE, alpha=0.7)
         a2.set_yticks(y, labels)
         a2.invert_yaxis()
-        for yi, p in zip(y, ps, strict=True):
-            a2.text(p * 100, yi, f"  {p * 100:.2f} %", va="center", fontsize=8)
+        for yi, p, se in zip(y, ps, ses, strict=True):
+            a2.text((p + 1.96 * se) * 100, yi, f"  {p * 100:.2f} %", va="center", fontsize=8)
         a2.set_xlim(0, max(max(ps) * 130, 1.0))
     a2.set_xlabel("probability per path (%), bars: 95 % binomial interval")
     a2.set_title("how often the venue needed help")
@@ -644,18 +680,505 @@ def _payoff_page(result: RunResult):
     return fig
 
 
-def _summary_rows(result: RunResult) -> list[tuple[str, str, str, str, str, str]]:
-    """(quantity, unit, mean +- se, 1 %, 50 %, 99 %) rows: plain numpy summaries."""
-    rows = []
+# ----------------------------------------------------------------------------- headline
 
-    def add(label: str, unit: str, arr: np.ndarray, scale: float = 1.0) -> None:
-        x = np.asarray(arr, np.float64).ravel() / scale
+#: bootstrap resamples of the headline tail statistics (the analytics default is 200; 100 keeps
+#: the quickstart report within seconds, and a percentile 95 % interval then runs from the 3rd
+#: to the 98th ordered replicate)
+HEADLINE_RESAMPLES = 100
+#: VaR / ES levels on the headline page; the highest one carries a bootstrap interval
+HEADLINE_LEVELS = (0.99, 0.999)
+#: probes shown on headline pages (each probe is one group; two groups a page)
+HEADLINE_PROBES = 4
+#: points per plotted survival curve (keeps the PDF small)
+HEADLINE_POINTS = 300
+
+
+@dataclass(frozen=True)
+class HeadlineGroup:
+    """Damped and undamped payoff per path of one side or probe, over the finite paths (USD).
+
+    ``summaries`` maps ``"damped"`` / ``"undamped"`` to a :class:`~tailrisk.analytics.TailSummary`
+    (None, with ``error`` saying why, when the sample is too small)."""
+
+    label: str
+    damped: np.ndarray
+    undamped: np.ndarray
+    n_excluded: int
+    summaries: dict[str, Any]
+    error: str = ""
+
+
+def _headline_specs(result: RunResult) -> list[tuple[str, str, tuple[int, ...]]]:
+    """``(label, "cohort" | "probe", columns)`` of the headline groups: the long side and the
+    short side (sums of the cohorts whose names start with "long" / "short"; all cohorts when no
+    name does), then each probe (at most :data:`HEADLINE_PROBES`)."""
+    venue, n, m = result.venue or {}, result.n_paths, result.manifest
+    specs: list[tuple[str, str, tuple[int, ...]]] = []
+    for kind in ("cohort", "probe"):
+        if f"{kind}_damped" not in venue or f"{kind}_undamped" not in venue:
+            continue
+        ncol = np.asarray(venue[f"{kind}_damped"]).reshape(n, -1).shape[1]
+        names = list(m.get(f"{kind}_names", []))[:ncol]
+        names += [f"{kind} {j}" for j in range(len(names), ncol)]
+        if kind == "cohort":
+            found = []
+            for side in ("long", "short"):
+                cols = tuple(j for j, nm in enumerate(names) if str(nm).lower().startswith(side))
+                if cols:
+                    many = f"{len(cols)} cohorts" if len(cols) > 1 else "1 cohort"
+                    found.append((f"{side} side ({many})", kind, cols))
+            if not found and ncol:
+                found.append((f"all {ncol} cohorts", kind, tuple(range(ncol))))
+            specs += found
+        else:
+            specs += [(f"probe {nm}", kind, (j,)) for j, nm in enumerate(names[:HEADLINE_PROBES])]
+    return specs
+
+
+def _headline_chunks(groups: list) -> list[list]:
+    """Groups two to a headline page (one page even without groups)."""
+    return [groups[i : i + 2] for i in range(0, len(groups), 2)] or [[]]
+
+
+def headline_groups(
+    result: RunResult, n_resamples: int = HEADLINE_RESAMPLES
+) -> list[HeadlineGroup]:
+    """The headline samples of ``result`` with their tail summaries.
+
+    Each group's damped and undamped payoff per path (USD) is the row sum over its cohort
+    columns; paths with any non-finite venue output are left out of both. The summaries are
+    ``tail_summary(x, "damped" | "undamped", levels=HEADLINE_LEVELS, n_batches=analysis.batches,
+    n_resamples=min(n_resamples, analysis.bootstrap), seed=run.seed)`` (default ``k``).
+    """
+    from .analytics import tail_summary
+
+    if not result.venue:
+        return []
+    n, ok = result.n_paths, _finite_mask(result)
+    exp = result.experiment
+    seed = int(exp.run.seed)
+    kw = {
+        "levels": HEADLINE_LEVELS,
+        "n_batches": int(exp.analysis.batches),
+        "n_resamples": min(int(n_resamples), int(exp.analysis.bootstrap)),
+        "seed": seed,
+    }
+    groups = []
+    for label, kind, cols in _headline_specs(result):
+        arrays = []
+        for world in ("damped", "undamped"):
+            a = np.asarray(result.venue[f"{kind}_{world}"], np.float64).reshape(n, -1)
+            arrays.append(a[:, list(cols)].sum(axis=1)[ok])
+        summaries: dict[str, Any] = {}
+        error = ""
+        for world, x in zip(("damped", "undamped"), arrays, strict=True):
+            try:
+                summaries[world] = tail_summary(x, world, **kw)
+            except ValueError as exc:
+                summaries[world], error = None, str(exc)
+        groups.append(HeadlineGroup(label, *arrays, int((~ok).sum()), summaries, error))
+    return groups
+
+
+def headline_rows(groups: list[HeadlineGroup]) -> list[dict]:
+    """Tidy rows of the headline groups: ``TailSummary.to_rows()`` with a ``group`` column
+    (``sample`` is ``"damped"`` or ``"undamped"``). The headline table is printed from these."""
+    rows = []
+    for g in groups:
+        for ts in g.summaries.values():
+            if ts is not None:
+                rows += [{"group": g.label, **r} for r in ts.to_rows()]
+    return rows
+
+
+#: headline table lines: (label, quantity, statistic, money?)
+_HEADLINE_LINES = (
+    ("paths used", "payoff", "n", False),
+    ("mean payoff", "payoff", "mean", True),
+    ("excess kurtosis", "payoff", "kurtosis_excess", False),
+    ("gains: Hill tail index α", "gain", "hill_alpha", False),
+    ("gains: ES 99 %", "gain", "ES_0.99", True),
+    ("gains: ES 99.9 %", "gain", "ES_0.999", True),
+    ("losses: Hill tail index α", "loss", "hill_alpha", False),
+    ("losses: ES 99 %", "loss", "ES_0.99", True),
+    ("losses: ES 99.9 %", "loss", "ES_0.999", True),
+)
+
+
+def _money_scale(values: list[float]) -> tuple[float, str]:
+    finite = [abs(v) for v in values if math.isfinite(v)]
+    top = max(finite, default=0.0)
+    for div, unit in ((1e9, "bn USD"), (1e6, "M USD"), (1e3, "k USD")):
+        if top >= div:
+            return div, unit
+    return 1.0, "USD"
+
+
+def _num(v: float, digits: int = 4) -> str:
+    if math.isnan(v):
+        return "n/a"
+    if math.isinf(v):
+        return "∞" if v > 0 else "-∞"
+    return f"{v:,.{digits}g}" if abs(v) < 10**digits else f"{v:,.0f}"
+
+
+def _with_error(row: dict | None, scale: float = 1.0, digits: int = 4) -> str:
+    """``value ± se`` or ``value [low, high]`` from a tidy row, in units of ``scale``."""
+    if row is None or math.isnan(row["value"]):
+        return "n/a"
+    v = row["value"] / scale
+    kind = row["error_kind"]
+    if kind == "bootstrap95":
+        lo, hi = row["mcse_or_ci_low"] / scale, row["ci_high"] / scale
+        return f"{_num(v, digits)}  [{_num(lo, digits)}, {_num(hi, digits)}]"
+    if kind in ("mcse", "batch_se", "binomial_se") and math.isfinite(row["mcse_or_ci_low"]):
+        return f"{_num(v, digits)} ± {_num(row['mcse_or_ci_low'] / scale, 2)}"
+    return _num(v, digits)
+
+
+def _usd_tick(v: float, _pos=None) -> str:
+    for div, unit in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"{v / div:g}{unit}"
+    return f"{v:g}"
+
+
+def _headline_page(result: RunResult, groups: list[HeadlineGroup], index: int, count: int):
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    from .analytics import hill_k_rule, survival_curve
+
+    exp = result.experiment
+    fig = plt.figure()
+    n_used = groups[0].damped.size if groups else result.n_paths
+    bad = groups[0].n_excluded if groups else _finite_share(result)[0]
+    page = f" ({index + 1} of {count})" if count > 1 else ""
+    fig.suptitle(
+        f"Headline{page}: what the venue pays (damped, policy {exp.venue.policy}) vs what is "
+        "owed (undamped)\npayoff per path at the horizon, summed over each side's accounts (USD)",
+        fontsize=11,
+        y=0.975,
+    )
+    if not groups:
+        fig.text(0.5, 0.5, "the venue reported no cohort payoffs", ha="center")
+        _footer(fig, result)
+        return fig
+
+    # survival plots: one panel per (group, tail)
+    panels = [(g, tail) for g in groups for tail in ("gain", "loss")]
+    width = 0.92 / len(panels)
+    for i, (g, tail) in enumerate(panels):
+        ax = fig.add_axes((0.065 + i * width, 0.535, width - 0.06, 0.33))
+        sign = 1.0 if tail == "gain" else -1.0
+        for arr, colour, name, ls in (
+            (g.undamped, _ORANGE, "undamped (owed)", "--"),
+            (g.damped, _BLUE, "damped (paid)", "-"),
+        ):
+            c = survival_curve(sign * arr, max_points=HEADLINE_POINTS)
+            if c.x.size:
+                ax.loglog(c.x, c.survival, color=colour, ls=ls, lw=1.4, label=name)
+                ax.fill_between(
+                    c.x,
+                    np.maximum(c.survival - 1.96 * c.se, 0.5 / arr.size),
+                    c.survival + 1.96 * c.se,
+                    color=colour,
+                    alpha=0.15,
+                    lw=0,
+                )
+        pos = g.undamped[sign * g.undamped > 0] * sign
+        if pos.size > 10:  # start at the 10 % quantile of the positive values: skip the flat part
+            ax.set_xlim(left=float(np.quantile(pos, 0.1)))
+        ax.xaxis.set_major_formatter(FuncFormatter(_usd_tick))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+        what = "gains: x = payoff" if tail == "gain" else "losses: x = -payoff"
+        ax.set_xlabel(f"{what} (USD)")
+        ax.set_ylabel("P(X > x), share of paths" if i == 0 else "")
+        ax.set_ylim(0.5 / max(g.damped.size, 1), 1.2)
+        ax.set_title(f"{g.label}\n{'gains (winners)' if tail == 'gain' else 'losses'}", fontsize=9)
+        if i == 0:
+            ax.legend(loc="lower left", fontsize=7)
+
+    # the table, printed from the tidy rows of tail_summary
+    rows = headline_rows(groups)
+    lookup = {(r["group"], r["sample"], r["quantity"], r["statistic"]): r for r in rows}
+    money = [
+        r["value"]
+        for r in rows
+        if (r["quantity"], r["statistic"]) in {(q, s) for _, q, s, m in _HEADLINE_LINES if m}
+    ]
+    scale, unit = _money_scale(money)
+    cells = []
+    for label, quantity, statistic, is_money in _HEADLINE_LINES:
+        line = [f"{label} ({unit})" if is_money else label]
+        for g in groups:
+            for world in ("damped", "undamped"):
+                row = lookup.get((g.label, world, quantity, statistic))
+                if statistic == "n":
+                    line.append("n/a" if row is None else f"{row['value']:,.0f}")
+                else:
+                    line.append(_with_error(row, scale if is_money else 1.0))
+        cells.append(line)
+    header = ["statistic"] + [f"{g.label}\n{w}" for g in groups for w in ("damped", "undamped")]
+    ax = fig.add_axes((0.03, 0.13, 0.94, 0.31))
+    ax.axis("off")
+    first = 0.26 if len(groups) > 1 else 0.34
+    rest = (1.0 - first) / (len(header) - 1)
+    table = ax.table(
+        cellText=cells,
+        colLabels=header,
+        loc="upper center",
+        cellLoc="right",
+        colLoc="center",
+        colWidths=[first] + [rest] * (len(header) - 1),
+    )
+    table.auto_set_font_size(False)
+    table.set_fontsize(8)
+    table.scale(1, 1.3)
+    for (r, c), cell in table.get_celld().items():
+        if c == 0:
+            cell.set_text_props(ha="left")
+        if r == 0:
+            cell.set_text_props(weight="bold")
+            cell.set_facecolor("0.9")
+            cell.set_height(cell.get_height() * 1.8)
+        elif c > 0 and (c - 1) % 2 == 0:
+            cell.set_facecolor("#eef4fb")
+
+    k = hill_k_rule(n_used) if n_used >= 2 else 0
+    ts = next((s for g in groups for s in g.summaries.values() if s is not None), None)
+    n_batches = ts.n_batches if ts is not None else exp.analysis.batches
+    n_res = ts.n_resamples if ts is not None else HEADLINE_RESAMPLES
+    fewer = (
+        f" (the config asks for {exp.analysis.bootstrap}; fewer here to keep the report fast)"
+        if n_res < exp.analysis.bootstrap
+        else ""
+    )
+    excluded = (
+        f" {bad:,} of {result.n_paths:,} paths had a non-finite venue output and are left out."
+        if bad
+        else ""
+    )
+    errors = next((g.error for g in groups if g.error), "")
+    note = (
+        f"{n_used:,} i.i.d. paths, same price paths in both worlds.{excluded} Gains are the "
+        "upper tail of the payoff, losses the upper tail of -payoff; bands on the curves: 95 % "
+        f"binomial intervals. Hill α from the k = ceil(sqrt(n)) = {k:,} largest values "
+        "(hill_k_rule); higher α, lower kurtosis and smaller ES mean a thinner tail, and an α "
+        "far above 10 says the tail is bounded (losses are capped by the margin posted), not a "
+        "power law. "
+        f"[a, b]: percentile bootstrap 95 % interval from {n_res} resamples{fewer}. "
+        "± : ArviZ MCSE "
+        f"(mean, ES 99 %) or batch-means standard error over {n_batches} batches (kurtosis). "
+        f"ES 99.9 % averages the worst {n_used * 0.001:,.0f} paths and carries a bootstrap "
+        "interval; n/a where fewer than 10 paths lie beyond the level. Statistics from "
+        "tailrisk.analytics.tail_summary." + (f" Not computed: {errors}" if errors else "")
+    )
+    fig.text(0.03, 0.115, textwrap.fill(note, 190), fontsize=7.5, va="top")
+    _footer(fig, result, f"policy {exp.venue.policy}; payoffs in USD")
+    return fig
+
+
+# ----------------------------------------------------------------------------- venue metrics
+
+
+def venue_metric_set(result: RunResult):
+    """``(MetricSet or None, missing output names)``: :func:`tailrisk.analytics.venue_metrics`
+    over the paths whose venue outputs are all finite, with the run's fund floor and cohort and
+    probe names."""
+    from .analytics import venue_metrics
+    from .analytics._venue_metrics import REQUIRED_KEYS
+
+    venue = result.venue or {}
+    missing = [k for k in REQUIRED_KEYS if k not in venue]
+    if missing:
+        return None, missing
+    n, ok = result.n_paths, _finite_mask(result)
+    outputs = {k: np.asarray(v)[ok] for k, v in venue.items() if np.asarray(v).shape[:1] == (n,)}
+    m = result.manifest
+    names = {}
+    for kind in ("cohort", "probe"):
+        if f"{kind}_damped" in outputs:
+            ncol = outputs[f"{kind}_damped"].reshape(outputs[f"{kind}_damped"].shape[0], -1)
+            ncol = ncol.shape[1]
+            got = list(m.get(f"{kind}_names", []))[:ncol]
+            names[kind] = got + [f"{kind} {j}" for j in range(len(got), ncol)]
+    ms = venue_metrics(
+        outputs,
+        floor=float(result.experiment.venue.floor),
+        cohort_names=names.get("cohort"),
+        probe_names=names.get("probe"),
+        context={"policy": result.experiment.venue.policy},
+    )
+    return ms, []
+
+
+#: venue metric table lines: (label, quantity, statistic)
+_VENUE_LINES = (
+    ("insurance fund exhausted (its minimum reached the floor)", "fund_exhausted", "probability"),
+    ("ADL on the path", "adl", "probability"),
+    ("venue insolvent", "insolvency", "probability"),
+    ("mark check did not converge", "check_not_converged", "probability"),
+    ("net insolvent debt, mean", "net_insolvent_debt", "mean"),
+    ("net insolvent debt, 95 % quantile (VaR)", "net_insolvent_debt", "q0.95"),
+    ("net insolvent debt, 99 % quantile (VaR)", "net_insolvent_debt", "q0.99"),
+    ("liquidated notional, mean", "liquidated_notional", "mean"),
+    ("liquidated notional, 95 % quantile (LaR)", "liquidated_notional", "q0.95"),
+    ("ADL notional, mean", "adl_notional", "mean"),
+    ("ADL notional, 95 % quantile", "adl_notional", "q0.95"),
+    ("ADL notional, 99 % quantile", "adl_notional", "q0.99"),
+    ("capital injected, mean", "capital_injected", "mean"),
+)
+
+
+def _venue_metrics_page(result: RunResult):
+    import matplotlib.pyplot as plt
+
+    exp = result.experiment
+    ms, missing = venue_metric_set(result)
+    bad, n_all = _finite_share(result)
+    n = n_all - bad
+    fig = plt.figure()
+    fig.suptitle(
+        f"Venue risk, policy {exp.venue.policy}: start fund {_usd(exp.venue.fund)}, capital "
+        f"{_usd(exp.venue.capital)}, {n:,} paths, each estimate with its Monte Carlo error",
+        fontsize=11,
+        y=0.975,
+    )
+    if ms is None:
+        fig.text(
+            0.5,
+            0.5,
+            textwrap.fill(
+                "venue_metrics needs the venue outputs " + ", ".join(missing) + ", which this "
+                "run does not have.",
+                100,
+            ),
+            ha="center",
+        )
+        _footer(fig, result)
+        return fig
+
+    def draw(ax, cells, header, widths, title):
+        ax.axis("off")
+        ax.set_title(title, fontsize=10, loc="left")
+        table = ax.table(
+            cellText=cells or [["(none)"] + [""] * (len(header) - 1)],
+            colLabels=header,
+            loc="upper left",
+            cellLoc="right",
+            colLoc="center",
+            colWidths=widths,
+        )
+        table.auto_set_font_size(False)
+        table.set_fontsize(8)
+        table.scale(1, 1.2)
+        for (r, c), cell in table.get_celld().items():
+            if c == 0:
+                cell.set_text_props(ha="left")
+            if r == 0:
+                cell.set_text_props(weight="bold")
+                cell.set_facecolor("0.9")
+
+    kinds = {"binomial_se": "binomial s.e.", "mcse": "ArviZ MCSE"}
+    cells = []
+    for label, quantity, statistic in _VENUE_LINES:
+        if (quantity, statistic) not in ms.estimates:
+            continue
+        est, unit = ms.estimates[(quantity, statistic)]
+        if unit == "1":
+            count = round(est.value * n)
+            cells.append(
+                [
+                    label,
+                    f"{est.value * 100:.3g} %",
+                    f"± {est.mcse * 100:.2g} %",
+                    kinds.get(est.kind, ""),
+                    f"{count:,} of {n:,}",
+                ]
+            )
+        else:
+            cells.append(
+                [label, _usd(est.value), f"± {_usd(est.mcse)}", kinds.get(est.kind, ""), ""]
+            )
+    draw(
+        fig.add_axes((0.03, 0.53, 0.94, 0.38)),
+        cells,
+        ["per path", "estimate", "Monte Carlo error", "error kind", "paths with the event"],
+        (0.36, 0.16, 0.16, 0.14, 0.18),
+        "Venue level: probabilities and USD amounts per path",
+    )
+
+    hair = []
+    for (quantity, statistic), (est, _unit) in ms.estimates.items():
+        if not quantity.startswith(("haircut[", "probe_haircut[")) or statistic != "mean":
+            continue
+        q99 = ms.estimates.get((quantity, "q0.99"), (None, ""))[0]
+        name = quantity[quantity.index("[") + 1 : -1]
+        if quantity.startswith("probe_"):
+            name = f"probe {name}"
+        hair.append(
+            [
+                name,
+                _usd(est.value),
+                f"± {_usd(est.mcse)}",
+                "n/a" if q99 is None else _usd(q99.value),
+                "" if q99 is None else f"± {_usd(q99.mcse)}",
+            ]
+        )
+    draw(
+        fig.add_axes((0.03, 0.17, 0.94, 0.31)),
+        hair,
+        ["cohort (side, leverage)", "expected haircut", "± MCSE", "99 % quantile", "± MCSE"],
+        (0.36, 0.16, 0.16, 0.16, 0.16),
+        "Haircut per cohort: undamped - damped payoff per path, USD summed over the cohort",
+    )
+    excluded = (
+        f"{bad:,} of {n_all:,} paths had a non-finite venue output and are left out. "
+        if bad
+        else ""
+    )
+    note = (
+        f"{excluded}Probabilities: share of the {n:,} i.i.d. paths with the event, ± binomial "
+        "standard error sqrt(p (1 - p) / n) (0 when no or every path has it: read it with the "
+        "count). Means and quantiles: ± ArviZ Monte Carlo standard error; a quantile that sits on "
+        "an atom of the distribution (e.g. 0 USD of debt when fewer than 1 % of paths are "
+        "insolvent) has an MCSE of 0. The fund counts as exhausted on a path when its minimum "
+        f"reached the floor ({_usd(exp.venue.floor)}). Under contract-space policies a haircut "
+        "can be negative on a path (a position closed early may beat holding it to the horizon). "
+        "Statistics from tailrisk.analytics.venue_metrics."
+    )
+    fig.text(0.03, 0.115, textwrap.fill(note, 190), fontsize=7.5, va="top")
+    _footer(fig, result, f"policy {exp.venue.policy}; money in USD")
+    return fig
+
+
+def _short(v: float, digits: int = 4) -> str:
+    """``v`` in at most ``digits`` significant digits, scientific below 1e-3 (no "-0")."""
+    v = float(v) + 0.0
+    if v != 0 and math.isfinite(v) and abs(v) < 1e-3:
+        return f"{v:.{digits - 1}e}"
+    return f"{v:.{digits}g}"
+
+
+def _summary_rows(result: RunResult) -> list[tuple[str, str, str, str, str, str]]:
+    """(quantity, unit, mean, 1 %, 50 %, 99 %) rows, each ``value ± ArviZ MCSE`` from
+    :func:`tailrisk.analytics.mean_estimate` / :func:`~tailrisk.analytics.quantile_estimate`.
+    Venue rows use the paths whose venue outputs are all finite (in path-index order)."""
+    from .analytics import mean_estimate, quantile_estimate
+
+    rows = []
+    ok = _finite_mask(result)
+
+    def add(label: str, unit: str, arr: np.ndarray, scale: float = 1.0, venue=False) -> None:
+        x = np.asarray(arr, np.float64) / scale
+        x = (x[ok] if venue else x).ravel()
         x = x[np.isfinite(x)]
         if not x.size:
             return
-        se = x.std(ddof=1) / math.sqrt(x.size) if x.size > 1 else math.nan
-        q = np.quantile(x, (0.01, 0.5, 0.99))
-        rows.append((label, unit, f"{x.mean():.4g} ± {se:.2g}", *(f"{v:.4g}" for v in q)))
+        cells = [mean_estimate(x)] + [quantile_estimate(x, q) for q in (0.01, 0.5, 0.99)]
+        rows.append((label, unit, *(f"{_short(e.value)} ± {_short(e.mcse, 2)}" for e in cells)))
 
     p = result.per_path
     add("terminal log return", "log", p["terminal_log_return"])
@@ -679,10 +1202,10 @@ def _summary_rows(result: RunResult) -> list[tuple[str, str, str, str, str, str]
             if a.ndim != 1:
                 continue
             unit, scale = units.get(key, ("M USD", 1e6))
-            add(key.replace("_", " "), unit, a.astype(np.float64), scale)
+            add(key.replace("_", " "), unit, a.astype(np.float64), scale, venue=True)
         for label, damped, undamped in _payoff_groups(result)[:8]:
-            add(f"{label} damped", "M USD", damped, 1e6)
-            add(f"{label} undamped", "M USD", undamped, 1e6)
+            add(f"{label} damped", "M USD", damped, 1e6, venue=True)
+            add(f"{label} undamped", "M USD", undamped, 1e6, venue=True)
     return rows
 
 
@@ -694,10 +1217,10 @@ def _table_page(result: RunResult, rows: list[tuple[str, ...]], index: int, coun
     header = (
         "quantity (per path)",
         "unit",
-        "mean ± s.e.",
-        "1 % quantile",
-        "median",
-        "99 % quantile",
+        "mean\n± MCSE",
+        "1 % quantile\n± MCSE",
+        "median\n± MCSE",
+        "99 % quantile\n± MCSE",
     )
     table = ax.table(
         cellText=[list(r) for r in rows] or [["(no data)", "", "", "", "", ""]],
@@ -705,7 +1228,7 @@ def _table_page(result: RunResult, rows: list[tuple[str, ...]], index: int, coun
         loc="upper center",
         cellLoc="right",
         colLoc="center",
-        colWidths=(0.34, 0.08, 0.17, 0.13, 0.13, 0.13),
+        colWidths=(0.28, 0.07, 0.1625, 0.1625, 0.1625, 0.1625),
     )
     table.auto_set_font_size(False)
     table.set_fontsize(8)
@@ -716,6 +1239,7 @@ def _table_page(result: RunResult, rows: list[tuple[str, ...]], index: int, coun
         if r == 0:
             cell.set_text_props(weight="bold")
             cell.set_facecolor("0.9")
+            cell.set_height(cell.get_height() * 1.8)
     bad, n = _finite_share(result)
     nan_note = (
         f"; {bad:,} paths with non-finite venue outputs are left out of the venue rows"
@@ -724,8 +1248,8 @@ def _table_page(result: RunResult, rows: list[tuple[str, ...]], index: int, coun
     )
     page = f" ({index + 1} of {count})" if count > 1 else ""
     ax.set_title(
-        f"Summary over {n:,} paths{page}\nplain numpy summaries; s.e. = s.d./sqrt(paths), "
-        f"valid because paths are i.i.d.{nan_note}",
+        f"Summary over {n:,} i.i.d. paths{page}\n± : ArviZ Monte Carlo standard error "
+        f"(tailrisk.analytics mean_estimate / quantile_estimate){nan_note}",
         fontsize=9,
     )
     _footer(fig, result, "log = natural log return log(S_t/S_0); share = fraction of paths")

@@ -41,7 +41,9 @@ def small_run(tmp_path, venue=True):
 def test_report_pages(tmp_path, layers, venue):
     res = small_run(tmp_path, venue)
     pages = report.report_pages(res)
-    assert len(pages) == (7 if venue else 5)
+    assert len(pages) == (9 if venue else 5)
+    if venue:
+        assert pages[1].startswith("headline") and pages[2] == "venue risk metrics"
     pdf = report.build_report(res, tmp_path / "out" / "report.pdf")
     blob = pdf.read_bytes()
     assert blob.startswith(b"%PDF")
@@ -85,3 +87,90 @@ def test_model_returns_from_every_model():
     assert np.abs(t).max() > 6 * t.std()
     g = draws["gbm"]
     assert np.abs(g).max() < 6 * g.std()
+
+
+def test_headline_values_come_from_tail_summary(tmp_path, layers):
+    from tailrisk.analytics import tail_summary
+
+    res = small_run(tmp_path)
+    groups = report.headline_groups(res)
+    assert [g.label for g in groups] == ["long side (1 cohort)", "short side (1 cohort)"]
+    rows = report.headline_rows(groups)
+    exp = res.experiment
+    damped = res.venue["cohort_damped"][:, 0].astype(np.float64)
+    direct = tail_summary(
+        damped,
+        "damped",
+        levels=report.HEADLINE_LEVELS,
+        n_batches=exp.analysis.batches,
+        n_resamples=min(report.HEADLINE_RESAMPLES, exp.analysis.bootstrap),
+        seed=exp.run.seed,
+    )
+
+    def value(quantity, statistic):
+        (row,) = [
+            r
+            for r in rows
+            if r["group"] == "long side (1 cohort)"
+            and r["sample"] == "damped"
+            and (r["quantity"], r["statistic"]) == (quantity, statistic)
+        ]
+        return row
+
+    hill = value("gain", "hill_alpha")
+    assert hill["value"] == direct.tails["gain"].hill_alpha.value
+    assert hill["error_kind"] == "bootstrap95"
+    assert (hill["mcse_or_ci_low"], hill["ci_high"]) == (
+        direct.tails["gain"].hill_alpha.ci_low,
+        direct.tails["gain"].hill_alpha.ci_high,
+    )
+    assert value("payoff", "kurtosis_excess")["value"] == direct.kurtosis_excess.value
+    assert value("payoff", "mean")["value"] == direct.mean.value
+    # 600 paths leave 6 beyond the 99 % level: too few, so both give NaN
+    np.testing.assert_equal(value("gain", "ES_0.99")["value"], direct.tails["gain"].es[0.99].value)
+    assert value("payoff", "n")["value"] == res.n_paths
+    # the undamped column is its own sample, not a copy of the damped one
+    undamped = res.venue["cohort_undamped"][:, 0].astype(np.float64)
+    assert groups[0].summaries["undamped"].kurtosis_excess.value == pytest.approx(
+        tail_summary(undamped, n_resamples=10).kurtosis_excess.value
+    )
+
+
+def test_headline_and_venue_pages_leave_out_non_finite_paths(tmp_path, layers, monkeypatch):
+    from tailrisk.analytics import venue_metrics
+
+    def full_venue(*args, **kwargs):  # the outputs venue_metrics needs, beside the toy ones
+        out = _standins.simulate_venue(*args, **kwargs)
+        loss = np.maximum(-np.asarray(out["cohort_undamped"])[:, 0], 0.0)
+        out["net_insolvent_debt"] = np.where(out["insolvent"], loss, 0.0)
+        out["liquidated_notional"] = loss * 3.0
+        out["adl_notional"] = np.where(out["adl_events"] > 0, loss, 0.0)
+        return out
+
+    monkeypatch.setattr(runner, "_venue_backend", lambda: (_standins.build_population, full_venue))
+    res = small_run(tmp_path)
+    res.venue["cohort_damped"] = res.venue["cohort_damped"].astype(np.float64)
+    res.venue["cohort_damped"][[3, 7], 1] = np.nan
+    res.venue["fund_min"] = res.venue["fund_min"].astype(np.float64)
+    res.venue["fund_min"][11] = np.inf
+
+    groups = report.headline_groups(res, n_resamples=20)
+    ok = np.ones(res.n_paths, bool)
+    ok[[3, 7, 11]] = False
+    for g in groups:
+        assert g.n_excluded == 3 and g.damped.size == g.undamped.size == res.n_paths - 3
+        assert np.all(np.isfinite(g.damped))
+    np.testing.assert_array_equal(groups[1].damped, res.venue["cohort_damped"][ok, 1])
+
+    ms, missing = report.venue_metric_set(res)
+    assert missing == []
+    direct = venue_metrics(
+        {k: np.asarray(v)[ok] for k, v in res.venue.items()},
+        floor=res.experiment.venue.floor,
+        cohort_names=["long", "short"],
+    )
+    for key in (("adl", "probability"), ("net_insolvent_debt", "q0.99"), ("haircut[long]", "mean")):
+        assert ms[key].value == direct[key].value
+        assert ms[key].mcse == direct[key].mcse
+    pdf = report.build_report(res, tmp_path / "nan.pdf")
+    assert n_pages(pdf.read_bytes()) == len(report.report_pages(res))
