@@ -319,7 +319,14 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Experiment:
     try:
         return Experiment.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(source, _problems(err)) from None
+        problems = _problems(err)
+        # pydantic skips cross-field checks of a table with field errors; this one is too common
+        run = data.get("run", {})
+        paths, chunk = run.get("paths", 100_000), run.get("chunk_size", 50_000)
+        if (isinstance(paths, int) and isinstance(chunk, int) and chunk > paths
+                and not any(p.startswith("run.chunk_size") for p in problems)):
+            problems.append(f"run.chunk_size = {chunk}: must be <= run.paths ({paths})")
+        raise ConfigError(source, problems) from None
 
 
 def load_config(path: str | Path) -> Experiment:

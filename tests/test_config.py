@@ -1,0 +1,86 @@
+"""Experiment configs: every class of bad input is reported with its key, value and what is allowed."""
+
+from __future__ import annotations
+
+import pytest
+
+from tailrisk.config import DT_UNITS, ConfigError, config_hash, load_config, parse_config
+
+GOOD = {"run": {"paths": 10, "chunk_size": 5}, "model": {"name": "gbm", "sigma": 0.5}}
+
+
+def _problems(data) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, "exp.toml")
+    assert all(line.startswith("  exp.toml: ") for line in str(info.value).splitlines()[1:])
+    return info.value.problems
+
+
+def _merge(**tables):
+    data = {k: dict(v) for k, v in GOOD.items()}
+    for table, values in tables.items():
+        if table == "model" and "name" in values:
+            data["model"] = {}  # another model: start its table afresh
+        data.setdefault(table, {}).update(values)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("tables", "key", "fragment"),
+    [
+        ({"run": {"bogus": 1}}, "run.bogus", "unknown key"),
+        ({"model": {"sigma": "high"}}, "model.sigma", "valid number"),
+        ({"model": {"sigma": -0.2}}, "model.sigma", "greater than 0"),
+        ({"model": {"name": "student_t", "nu": 0.0, "scale": 1.0}}, "model.nu", "greater than 0"),
+        ({"run": {"steps": 0}}, "run.steps", "greater than or equal to 1"),
+        ({"model": {"name": "kou", "p": 1.5}}, "model.p", "less than or equal to 1"),
+        ({"run": {"dt": -1.0}}, "run.dt", "greater than 0"),
+        ({"run": {"dt": "3 weeks"}}, "run.dt", "'1d'"),
+        ({"run": {"chunk_size": 50}}, "run.chunk_size", "<= run.paths (10)"),
+        ({"run": {"dtype": "float16"}}, "run.dtype", "float32"),
+        ({"model": {"name": "levy"}}, "model.name", "unknown model"),
+        ({"model": {"name": "garch_t", "alpha": 0.5, "beta": 0.6}}, "model.alpha", "< 1"),
+        ({"venue": {"policy": "socialise"}}, "venue.policy", "queue_bitmex"),
+        ({"venue": {"recourse_default_prob": 1.2}}, "venue.recourse_default_prob",
+         "less than or equal to 1"),
+        ({"venue": {"population": {"leverage_weights": [1.0]}}},
+         "venue.population.leverage_weights", "must match leverage_levels"),
+    ],
+)
+def test_each_bad_value_names_its_key(tables, key, fragment):
+    problems = _problems(_merge(**tables))
+    hits = [p for p in problems if p.startswith(key)]
+    assert hits, problems
+    assert any(fragment in p for p in hits), hits
+
+
+def test_all_problems_are_reported_at_once():
+    problems = _problems(_merge(run={"steps": 0, "dtype": "f16", "chunk_size": 99},
+                                model={"sigma": -1.0}))
+    keys = {p.split(" ")[0] for p in problems}
+    assert {"run.steps", "run.dtype", "run.chunk_size", "model.sigma"} <= keys
+
+
+def test_missing_model_and_bad_files(tmp_path):
+    assert "[model]" in _problems({"run": {"paths": 10}})[0]
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[run\npaths = 3\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
+
+
+def test_dt_units_and_frozen_hashable_result(tmp_path):
+    f = tmp_path / "e.toml"
+    f.write_text('[run]\ndt = "8h"\npaths = 4\nchunk_size = 4\n[model]\nname = "gbm"\n')
+    exp = load_config(f)
+    assert exp.run.dt == pytest.approx(8 * DT_UNITS["h"])
+    assert exp.run.horizon == pytest.approx(exp.run.steps * exp.run.dt)
+    with pytest.raises(Exception):  # noqa: B017 - pydantic raises its own frozen-instance error
+        exp.run.paths = 5
+    assert hash(exp) == hash(load_config(f))
+    assert config_hash(exp) == config_hash(load_config(f))
+    other = parse_config({"run": {"paths": 4, "chunk_size": 4, "dt": "8h", "seed": 1},
+                          "model": {"name": "gbm"}})
+    assert config_hash(other) != config_hash(exp)
