@@ -296,7 +296,8 @@ def _problems(err: ValidationError) -> list[str]:
             out.append(msg)  # a cross-field check that already names its keys
         elif e["type"] == "union_tag_invalid":
             allowed = msg.split("expected tags: ")[-1]
-            out.append(f"{key}.name = {e['input'].get('name')!r}: unknown model; allowed: {allowed}")
+            name = e["input"].get("name")
+            out.append(f"{key}.name = {name!r}: unknown model; allowed: {allowed}")
         else:
             out.append(f"{key} = {e['input']!r}: {msg}")
     return out

@@ -1,4 +1,4 @@
-"""Experiment configs: every class of bad input is reported with its key, value and what is allowed."""
+"""Experiment configs: each class of bad input is reported with key, value and what is allowed."""
 
 from __future__ import annotations
 

@@ -82,8 +82,8 @@ class Accounts:
         """A sub-population (probes are dropped unless all kept)."""
         idx = np.asarray(idx)
         keep = {int(j): k for k, j in enumerate(idx)}
-        probes = [(keep[int(p)], nm) for p, nm in zip(self.probe_index, self.probe_names, strict=True)
-                  if int(p) in keep]
+        pairs = zip(self.probe_index, self.probe_names, strict=True)
+        probes = [(keep[int(p)], nm) for p, nm in pairs if int(p) in keep]
         return Accounts(
             side=self.side[idx], quantity=self.quantity[idx], entry=self.entry[idx],
             leverage=self.leverage[idx], mmr=self.mmr[idx], exempt=self.exempt[idx],

@@ -137,7 +137,8 @@ class VenueConfig(_Frozen):
     #: insurance fund F_0 and the floor below which ADL (or capital) takes over, USD
     fund: NonNegative = 1_000_000.0
     floor: NonNegative = 0.0
-    #: optional drawdown trigger: ADL when the fund would fall more than this share within the window
+    #: optional drawdown trigger: ADL when the fund would fall more than this share within
+    #: the window
     drawdown: Annotated[float, Field(gt=0, le=1)] | None = None
     drawdown_window: Annotated[int, Field(ge=1)] = 32
     #: the venue's own capital K, USD; past it the venue is insolvent

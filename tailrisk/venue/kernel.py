@@ -249,7 +249,7 @@ def _row_search(rows: jax.Array, thresh: jax.Array) -> jax.Array:
 
 
 def _count_triggered(side: _Side, sign: int, mark: jax.Array) -> jax.Array:
-    """Number of accounts (a prefix of the side's order) whose liquidation price the mark reached."""
+    """Accounts triggered at the mark: a prefix of the side's order, by liquidation price."""
     lq = side.lq[:-1]
     if sign > 0:  # descending: count lq >= mark
         return jnp.searchsorted(-lq, -mark, side="right").astype(jnp.int32)
@@ -423,7 +423,7 @@ def _adl_blocks(fn, need, ss: _SideState, extra, block: int) -> tuple[_SideState
 
 def _batch(s: _State, sides, sign: int, mark, u, active, prm: _Params, st: _Static, tol):
     """Steps 2-4 of a round for one side, for all paths at once; returns state, unwound notional."""
-    side, opp = (sides[0], sides[1]) if sign > 0 else (sides[1], sides[0])
+    opp = sides[1] if sign > 0 else sides[0]
     ss = s.long if sign > 0 else s.short
     os_ = s.short if sign > 0 else s.long
     dtype = mark.dtype
