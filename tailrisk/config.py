@@ -229,14 +229,12 @@ ModelConfig = Annotated[
 
 
 class AnalysisConfig(_Frozen):
-    """Tail statistics settings."""
+    """Monte Carlo error settings of the tail statistics (Hill uses k = ceil(sqrt(n)))."""
 
-    levels: tuple[Probability, ...] = (0.99, 0.999, 0.9999)
-    #: independent batches for Monte Carlo errors
+    #: independent batches of paths for batch-means errors
     batches: Annotated[int, Field(ge=2)] = 20
+    #: bootstrap resamples for the intervals of tail estimators
     bootstrap: Annotated[int, Field(ge=10)] = 200
-    #: share of the sample used as the Hill/POT tail (k = tail_fraction * n)
-    tail_fraction: Annotated[float, Field(gt=0, lt=0.5)] = 0.01
 
 
 class SweepConfig(_Frozen):
