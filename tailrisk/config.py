@@ -17,8 +17,10 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from ._schema_base import Frozen as _Frozen
+from ._schema_base import NonNegative, Positive, Probability
 from .venue._schema import VenueConfig
 
 __all__ = [
@@ -63,13 +65,6 @@ class ConfigError(ValueError):
         super().__init__(f"{len(self.problems)} problem(s) in {source}:\n{lines}")
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-Positive = Annotated[float, Field(gt=0)]
-NonNegative = Annotated[float, Field(ge=0)]
-Probability = Annotated[float, Field(ge=0, le=1)]
 
 
 class RunConfig(_Frozen):

@@ -8,7 +8,10 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from .._schema_base import Frozen as _Frozen
+from .._schema_base import NonNegative, Positive, Probability
 
 POLICIES = (
     "queue_bitmex",
@@ -38,13 +41,6 @@ Policy = Literal[
 ]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-Positive = Annotated[float, Field(gt=0)]
-NonNegative = Annotated[float, Field(ge=0)]
-Probability = Annotated[float, Field(ge=0, le=1)]
 
 
 class ProbeConfig(_Frozen):

@@ -391,34 +391,19 @@ def _adl_blocks(fn, need, ss: _SideState, extra, block: int) -> tuple[_SideState
     """Run the per-path ADL ``fn(side_state_1, *extra_1)`` on the paths where ``need`` holds.
 
     Only those paths' rows are gathered (in blocks of ``block``) and written back, so a check
-    whose batches the fund absorbs costs nothing here. ``fn`` returns (side state, outputs...).
-    Outputs of paths without ADL are zeros.
+    whose batches the fund absorbs costs nothing here. ``fn`` returns (side state, amount,
+    accounts touched); paths without ADL get zeros.
     """
     n = need.shape[0]
-    count = jnp.sum(need)
-    order = jnp.argsort(~need, stable=True)
-    order = jnp.concatenate([order, jnp.zeros((block,), order.dtype)])
-    dtype = ss.cap_used.dtype
-    outs0 = (jnp.zeros((n,), dtype), jnp.zeros((n,), jnp.int32))
 
-    def body(carry):
-        k, ss, outs = carry
-        idx = jax.lax.dynamic_slice_in_dim(order, k * block, block)
-        valid = (k * block + jnp.arange(block)) < count
-        sub = jax.tree.map(lambda a: a[idx], ss)
-        sub_extra = jax.tree.map(lambda a: a[idx], extra)
-        new, *res = jax.vmap(fn)(sub, *sub_extra)
-        dest = jnp.where(valid, idx, n)  # rows past the end are dropped
-        ss = ss._replace(**{f: getattr(ss, f).at[dest].set(getattr(new, f), mode="drop")
-                            for f in _ROWS})
-        outs = tuple(o.at[dest].set(r.astype(o.dtype), mode="drop") for o, r in zip(outs, res,
-                                                                                    strict=True))
-        return k + 1, ss, outs
+    def one(args):
+        new, amount, touched = fn(*args)
+        return {f: getattr(new, f) for f in _ROWS}, amount, touched
 
-    n_blocks = (count + block - 1) // block
-    _, ss, outs = jax.lax.while_loop(lambda c: c[0] < n_blocks, body,
-                                     (jnp.zeros((), jnp.int32), ss, outs0))
-    return ss, outs
+    init = ({f: getattr(ss, f) for f in _ROWS}, jnp.zeros((n,), ss.cap_used.dtype),
+            jnp.zeros((n,), jnp.int32))
+    rows, amount, touched = _blocks_map(one, need, (ss, *extra), init, block)
+    return ss._replace(**rows), (amount, touched)
 
 
 def _batch(s: _State, sides, sign: int, mark, u, active, prm: _Params, st: _Static, tol):
