@@ -402,7 +402,9 @@ def _adl_blocks(fn, need, ss: _SideState, extra, block: int) -> tuple[_SideState
 
     init = ({f: getattr(ss, f) for f in _ROWS}, jnp.zeros((n,), ss.cap_used.dtype),
             jnp.zeros((n,), jnp.int32))
-    rows, amount, touched = _blocks_map(one, need, (ss, *extra), init, block)
+    # most checks need no ADL anywhere: skip the block loop (and any copy of the rows) entirely
+    rows, amount, touched = jax.lax.cond(
+        jnp.any(need), lambda: _blocks_map(one, need, (ss, *extra), init, block), lambda: init)
     return ss._replace(**rows), (amount, touched)
 
 
@@ -872,7 +874,7 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
                    path_index, dt: float = 1 / 365, policy: str | None = None,
                    block: int | None = None, settle_window: int = 32,
                    exact_settlement: bool = False,
-                   rows_budget: int = 1 << 30, lanes: int = 64) -> dict[str, np.ndarray]:
+                   rows_budget: int = 1 << 26, lanes: int = 64) -> dict[str, np.ndarray]:
     """Run the venue over a chunk of price paths.
 
     log_prices: log S_t for t = 1..T, shape (paths, T); ``s0`` is S_0 in USD. path_index: the
