@@ -21,12 +21,14 @@ from ._schema import POLICIES
 __all__ = ["BENCH_CONFIG", "bench_venue"]
 
 #: the benchmark venue: 1-hour steps of a Student-t (nu 3) BTC-like path, a generated population,
-#: a fund of 5M USD; ADL happens on about 1% of paths at 10,000 accounts
+#: a fund of 500 USD per account (5M USD at 10,000 accounts, where ADL happens on about 1% of
+#: paths); the fund grows with the population so that every size sees the same stress
 BENCH_CONFIG = {
     "run": {"dt": "1h", "seed": 0},
     "model": {"name": "student_t", "nu": 3.0, "sigma": 0.6, "s0": 100_000.0},
-    "venue": {"fund": 5e6, "policy": "queue_bitmex"},
+    "venue": {"policy": "queue_bitmex"},
 }
+FUND_PER_ACCOUNT = 500.0  # USD
 
 
 def _median_time(fn, repeats: int) -> float:
@@ -42,6 +44,7 @@ def _median_time(fn, repeats: int) -> float:
 def _experiment(n_accounts: int):
     cfg = {k: dict(v) for k, v in BENCH_CONFIG.items()}
     cfg["venue"]["population"] = {"n_accounts": n_accounts}
+    cfg["venue"]["fund"] = FUND_PER_ACCOUNT * n_accounts
     return parse_config(cfg, "<bench>")
 
 

@@ -47,6 +47,7 @@ class _Side(NamedTuple):
     """One side's accounts in trigger order; arrays of shape (n,) unless said otherwise."""
 
     lq: jax.Array  # liquidation price, with one sentinel at the end (+-inf): shape (n + 1,)
+    lq_key: jax.Array  # ascending search key: -lq for longs, lq for shorts, shape (n,)
     q: jax.Array  # contracts
     entry: jax.Array
     bank: jax.Array  # bankruptcy price
@@ -94,7 +95,8 @@ def _prepare_side(acc: Accounts, sign: int, dtype) -> _Side:
     return _Side(
         coh_q=coh_cum(q), coh_qe=coh_cum(q * acc.entry[idx]), coh_m=coh_cum(q * mpq),
         recourse_pos=jnp.asarray(np.flatnonzero(acc.recourse[idx]), jnp.int32),
-        lq=f(np.append(acc.liquidation_price[idx], sentinel)), q=f(q), entry=f(acc.entry[idx]),
+        lq=f(np.append(acc.liquidation_price[idx], sentinel)),
+        lq_key=f(acc.liquidation_price[idx] * -sign), q=f(q), entry=f(acc.entry[idx]),
         bank=f(bank), m_per_q=f(mpq), mmr=f(acc.mmr[idx]), exempt=jnp.asarray(acc.exempt[idx]),
         recourse=jnp.asarray(acc.recourse[idx]), cap=f(acc.cap[idx]),
         cohort=jnp.asarray(acc.cohort[idx], jnp.int32), index=jnp.asarray(idx, jnp.int32),
@@ -230,7 +232,7 @@ def _init_state(sides, prm: _Params, st: _Static, n: int, dtype) -> _State:
 def _at(rows: jax.Array, j: jax.Array) -> jax.Array:
     """rows[path, j[path]] for every path; rows may be shared (leading axis 1)."""
     if rows.shape[0] == 1:
-        return rows[0][j]
+        return rows[0, j]  # one gather; rows[0][j] would copy the whole row first
     return jnp.take_along_axis(rows, j[:, None], axis=1)[:, 0]
 
 
@@ -250,10 +252,9 @@ def _row_search(rows: jax.Array, thresh: jax.Array) -> jax.Array:
 
 def _count_triggered(side: _Side, sign: int, mark: jax.Array) -> jax.Array:
     """Accounts triggered at the mark: a prefix of the side's order, by liquidation price."""
-    lq = side.lq[:-1]
-    if sign > 0:  # descending: count lq >= mark
-        return jnp.searchsorted(-lq, -mark, side="right").astype(jnp.int32)
-    return jnp.searchsorted(lq, mark, side="right").astype(jnp.int32)
+    # lq_key is ascending (-lq for longs), precomputed: negating or slicing here would cost O(N)
+    key = -mark if sign > 0 else mark
+    return jnp.searchsorted(side.lq_key, key, side="right").astype(jnp.int32)
 
 
 def _pending(side: _Side, ss: _SideState, sign: int, mark: jax.Array) -> jax.Array:
