@@ -39,17 +39,24 @@ def test_deterministic_by_seed():
 def test_leverage_levels_follow_their_weights_with_continuous_jitter():
     cfg = PopulationConfig(n_accounts=20_000)
     acc = generate_population(cfg, S0, 1)
+    # tiers cap leverage at 0.5 / mmr; below 50,000 USD (mmr 0.004, cap 125x) no level is capped,
+    # and size is drawn independently of leverage, so these accounts show the raw draw
+    small = acc.quantity * acc.entry < 50_000.0
+    assert small.mean() > 0.8
+    lev = acc.leverage[small]
     levels = np.array(cfg.leverage_levels)
     # levels are at least 2x apart and the jitter is at most e^0.1, so the nearest level in log
     # space recovers each account's level
-    k = np.argmin(np.abs(np.log(acc.leverage[:, None]) - np.log(levels[None, :])), axis=1)
-    ratio = acc.leverage / levels[k]
+    k = np.argmin(np.abs(np.log(lev[:, None]) - np.log(levels[None, :])), axis=1)
+    ratio = lev / levels[k]
     assert np.all(ratio >= np.exp(-0.1) - 1e-12) and np.all(ratio <= np.exp(0.1) + 1e-12)
-    assert np.unique(acc.leverage).size == acc.n  # continuous, not six values
+    assert np.unique(lev).size == lev.size  # continuous, not six values
     counts = np.bincount(k, minlength=levels.size)
     w = np.array(cfg.leverage_weights)
     # fixed seed: fails only if the draw ignores the weights (p < 1e-3 would be a 0.1% event)
-    assert st.chisquare(counts, w / w.sum() * acc.n).pvalue > 1e-3
+    assert st.chisquare(counts, w / w.sum() * lev.size).pvalue > 1e-3
+    # and no account anywhere starts with initial margin below twice its maintenance margin
+    assert np.all(acc.leverage <= 0.5 / acc.mmr * (1 + 1e-12))
     # long share 0.55: binomial sd sqrt(0.55 * 0.45 / 20000) = 0.0035, so 0.02 is ~6 sd
     assert abs(np.mean(acc.side > 0) - 0.55) < 0.02
 
@@ -233,3 +240,14 @@ def test_reference_runs_on_a_generated_population():
         assert abs(res.conservation_error) < 1e-9 * notional
         assert res.liquidated_count > 0
         assert res.probe_damped.shape == (1,)
+
+
+def test_generated_accounts_are_alive_at_the_start_price():
+    """The population is the venue's survivors: nobody starts at or past its liquidation price."""
+    cfg = PopulationConfig(n_accounts=20_000, entry_days=60.0, entry_vol=1.2)
+    acc = generate_population(cfg, 50_000.0, seed=4)
+    lq = acc.liquidation_price
+    alive = np.where(acc.side > 0, 50_000.0 > lq, 50_000.0 < lq)
+    assert alive.all()
+    # the back-cast still spreads entries: most accounts did not enter at s0
+    assert np.mean(acc.entry == 50_000.0) < 0.5

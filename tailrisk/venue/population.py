@@ -98,7 +98,10 @@ def generate_population(cfg: PopulationConfig, s0: float, seed: int) -> Accounts
     ``leverage_weights`` times ``exp(Uniform(-jitter, jitter))``; the entry notional is lognormal
     (median ``size_median_usd``, log-sd ``size_sigma``), except for a ``whale_share`` of whales,
     Pareto(``whale_alpha``) above ``whale_min_usd``; entries lie on a back-cast GBM of the last
-    ``entry_days`` days; the maintenance rate comes from ``mm_tiers`` by entry notional.
+    ``entry_days`` days, except that an account that would already be liquidated at ``s0``
+    enters at ``s0`` (the population is the venue's survivors); the maintenance rate comes from
+    ``mm_tiers`` by entry notional, and leverage is capped at ``0.5 / rate`` (initial margin at
+    least twice the maintenance margin, as venues' tier tables do).
     """
     if not (s0 > 0 and math.isfinite(s0)):
         raise PopulationError(f"start price s0 = {s0}: must be a positive USD price")
@@ -113,6 +116,14 @@ def generate_population(cfg: PopulationConfig, s0: float, seed: int) -> Accounts
     pareto = cfg.whale_min_usd * (1.0 + rng.pareto(cfg.whale_alpha, n))
     notional = np.where(whale, pareto, notional)
     entry = _backcast_entries(rng, s0, n, cfg.entry_days, cfg.entry_vol)
+    # Survivors only: an account already at or past its liquidation price at s0 would have been
+    # liquidated before the simulation starts, so it opened at s0 instead.
+    mmr_at_entry = maintenance_rate(notional, cfg.mm_tiers)
+    # venues cap leverage by tier: initial margin at least twice the maintenance margin
+    leverage = np.minimum(leverage, 0.5 / np.maximum(mmr_at_entry, 1e-12))
+    liq = entry * (1.0 - side / leverage) / (1.0 - side * mmr_at_entry)
+    dead = np.where(side > 0, s0 <= liq, s0 >= liq)
+    entry = np.where(dead, s0, entry)
     exempt = _flag_rule(
         notional, cfg.exempt_largest, cfg.exempt_share, cfg.exempt_ids, rng.random(n), "exempt"
     )
