@@ -8,11 +8,14 @@ margin and recorded haircut sits in positions k..j") are differences of per-path
 by binary search, so a check costs O(log N) whatever the population size. Only ADL events touch the
 accounts one by one (O(N log N) for queue orders), and only on the paths that have one.
 
-Execution. A ``lax.scan`` runs over the steps of the grid for the whole chunk. At a check step each
-path first runs a cheap test (two gathers); the full round logic runs only on the paths that need
-it (``_compact_apply`` gathers those paths into fixed-size blocks), and the ADL logic only on the
-paths whose fund cannot absorb a batch. Diagnostics are reduced inside the scan, so memory is
-O(paths x accounts) for the per-path account state and does not grow with the number of steps.
+Execution. A ``lax.scan`` runs over the steps of the grid for a whole batch of paths, and each
+check runs its rounds vectorised over the paths (a ``while_loop`` that stops when no path has
+anything left to do). The ADL logic runs only on the paths whose fund cannot absorb a batch: they
+are gathered into small blocks (``_blocks_map``). Settlement costs O(cohorts) per path except on
+paths where ADL changed positions or the settlement claws money back, which are settled account
+by account. Diagnostics are reduced inside the scan, so memory does not grow with the number of
+steps; policies that change positions keep per-path account rows (6 x accounts numbers a path),
+which ``simulate_venue`` bounds by splitting the chunk.
 """
 
 from __future__ import annotations
