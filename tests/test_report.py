@@ -41,9 +41,10 @@ def small_run(tmp_path, venue=True):
 def test_report_pages(tmp_path, layers, venue):
     res = small_run(tmp_path, venue)
     pages = report.report_pages(res)
-    assert len(pages) == (9 if venue else 5)
+    assert len(pages) == (10 if venue else 5)
     if venue:
-        assert pages[1].startswith("headline") and pages[2] == "venue risk metrics"
+        assert pages[1].startswith("headline") and pages[2] == "Hill stability plots"
+        assert pages[3] == "venue risk metrics"
     pdf = report.build_report(res, tmp_path / "out" / "report.pdf")
     blob = pdf.read_bytes()
     assert blob.startswith(b"%PDF")
