@@ -188,7 +188,7 @@ def test_population_error_is_a_config_error(tmp_path, monkeypatch):
 
 def test_bench_prints_a_table_and_json(tmp_path, monkeypatch):
     import tailrisk.paths
-    import tailrisk.venue.kernel
+    import tailrisk.venue.bench
 
     calls = {}
 
@@ -201,7 +201,7 @@ def test_bench_prints_a_table_and_json(tmp_path, monkeypatch):
         return [{"policy": "queue_bitmex", "paths_per_s": 1234.5, "median_s": 0.5}]
 
     monkeypatch.setattr(tailrisk.paths, "bench_samplers", fake_samplers)
-    monkeypatch.setattr(tailrisk.venue.kernel, "bench_venue", fake_venue, raising=False)
+    monkeypatch.setattr(tailrisk.venue.bench, "bench_venue", fake_venue)
     out = tmp_path / "bench.json"
     res = invoke("bench", "--paths", 64, "--steps", 8, "--json", out)
     assert res.exit_code == 0, res.output

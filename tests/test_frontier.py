@@ -12,15 +12,15 @@ from tailrisk.frontier import _first_crossing, exemption_frontier, wilson_interv
 
 
 def frontier_experiment():
-    # no 50x/100x accounts, a fund that absorbs most gaps, and no venue capital: a gap the fund
-    # cannot absorb and ADL cannot cover (too few non-exempt winners) makes the venue insolvent
+    # no 50x/100x accounts, no fund and no venue capital: a gap that ADL cannot cover (too few
+    # non-exempt winners) makes the venue insolvent
     return parse_config(
         {
-            "run": {"paths": 200, "chunk_size": 20, "steps": 16, "dt": "8h", "seed": 5},
-            "model": {"name": "student_t", "s0": 100_000.0, "nu": 2.5, "sigma": 0.8},
+            "run": {"paths": 200, "chunk_size": 20, "steps": 30, "dt": "8h", "seed": 5},
+            "model": {"name": "student_t", "s0": 100_000.0, "nu": 2.5, "sigma": 1.0},
             "venue": {
                 "policy": "pro_rata",
-                "fund": 20_000.0,
+                "fund": 0.0,
                 "capital": 0.0,
                 "eta": 0.002,
                 "depth": 5e6,

@@ -21,8 +21,8 @@ from ._schema import POLICIES
 __all__ = ["BENCH_CONFIG", "bench_venue"]
 
 #: the benchmark venue: 1-hour steps of a Student-t (nu 3) BTC-like path, a generated population,
-#: a fund of 500 USD per account (5M USD at 10,000 accounts, where ADL happens on about 1% of
-#: paths); the fund grows with the population so that every size sees the same stress
+#: a fund of 500 USD per account (5M USD at 10,000 accounts, where ADL happens on a few per cent
+#: of paths at most); the fund grows with the population so every size sees the same stress
 BENCH_CONFIG = {
     "run": {"dt": "1h", "seed": 0},
     "model": {"name": "student_t", "nu": 3.0, "sigma": 0.6, "s0": 100_000.0},
