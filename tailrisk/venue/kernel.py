@@ -635,16 +635,7 @@ def _settle(s: _State, sides, final, u_rec, prm: _Params, st: _Static, n_cohorts
         "capital_injected": s.capital_injected,
         "insolvent": insolvent,
         "net_insolvent_debt": jnp.maximum(s.capital_injected - prm.capital, 0.0),
-        "liquidated_notional": s.liq_notional,
-        "liquidated_count": s.liq_count,
-        "adl_notional": s.adl_notional,
-        "adl_count": s.adl_count,
-        "adl_events": s.adl_events,
-        "backlog_max": s.backlog_max,
-        "converged": s.converged,
-        "fees": s.fees,
-        "pnl_rest": _rest_pnl(sides, s, final),
-        "token_revaluation": s.token_reval,
+        **_state_outputs(s, sides, final),
         "winners": jnp.sum(winners).astype(jnp.int32),
         "winners_touched": jnp.sum(touched).astype(jnp.int32),
         "max_haircut_pct": jnp.where(
@@ -666,6 +657,22 @@ def _money_tolerance(sides, prm: _Params) -> jax.Array:
     scale = prm.fund + sides[0].cum_qm[-1] + sides[1].cum_qm[-1]
     rel = 1e-9 if scale.dtype == jnp.float64 else 1e-6
     return rel * scale
+
+
+def _state_outputs(s: _State, sides, final) -> dict:
+    """Outputs read straight off a path's state (the same for both settlements)."""
+    return {
+        "liquidated_notional": s.liq_notional,
+        "liquidated_count": s.liq_count,
+        "adl_notional": s.adl_notional,
+        "adl_count": s.adl_count,
+        "adl_events": s.adl_events,
+        "backlog_max": s.backlog_max,
+        "converged": s.converged,
+        "fees": s.fees,
+        "pnl_rest": _rest_pnl(sides, s, final),
+        "token_revaluation": s.token_reval,
+    }
 
 
 def _rest_pnl(sides, s: _State, final):
@@ -787,16 +794,7 @@ def _settle_all(s: _State, sides, final, u_rec, prm, st, n_cohorts, probe_pos, t
         "capital_injected": fast.capital_injected,
         "insolvent": fast.capital_injected > prm.capital + tol,
         "net_insolvent_debt": jnp.maximum(fast.capital_injected - prm.capital, 0.0),
-        "liquidated_notional": s.liq_notional,
-        "liquidated_count": s.liq_count,
-        "adl_notional": s.adl_notional,
-        "adl_count": s.adl_count,
-        "adl_events": s.adl_events,
-        "backlog_max": s.backlog_max,
-        "converged": s.converged,
-        "fees": s.fees,
-        "pnl_rest": _rest_pnl(sides, s, final),
-        "token_revaluation": s.token_reval,
+        **_state_outputs(s, sides, final),
         "winners": zi,
         "winners_touched": zi,
         "max_haircut_pct": zf,
