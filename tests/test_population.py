@@ -251,3 +251,22 @@ def test_generated_accounts_are_alive_at_the_start_price():
     assert alive.all()
     # the back-cast still spreads entries: most accounts did not enter at s0
     assert np.mean(acc.entry == 50_000.0) < 0.5
+
+
+def test_adl_rank_cohorts_follow_the_bitmex_queue_at_the_start():
+    """Hand-worked, one contract each, s0 = 100. Long A (E=90, 10x): margin 9, PnL 10, equity 19,
+    score (10/90) * (100/19) = 0.585. Long B (E=80, 2x): margin 40, PnL 20, equity 60, score
+    (20/80) * (100/60) = 0.417. Long C (E=110) is not in profit. With 2 buckets: A rank 1, B rank
+    2, C "not in profit"; the one short in profit is its side's rank 1."""
+    from tailrisk.venue.population import adl_rank_cohorts
+
+    side = np.array([1, 1, 1, -1])
+    cohort, names = adl_rank_cohorts(side, np.ones(4), np.array([90.0, 80.0, 110.0, 120.0]),
+                                     np.array([10.0, 2.0, 5.0, 5.0]), 100.0, 2)
+    assert [names[c] for c in cohort] == ["long rank 1/2", "long rank 2/2", "long not in profit",
+                                          "short rank 1/2"]
+    cfg = PopulationConfig(n_accounts=2_000, cohort_by="adl_rank", adl_rank_buckets=4)
+    acc = generate_population(cfg, S0, 3)
+    assert len(acc.cohort_names) == 2 * (4 + 1)
+    counts = np.bincount(acc.cohort[acc.side > 0], minlength=5)[:4]
+    assert counts.max() - counts.min() <= 1  # equal-count buckets among longs in profit

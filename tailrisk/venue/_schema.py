@@ -92,6 +92,10 @@ class PopulationConfig(_Frozen):
     recourse_ids: tuple[Annotated[int, Field(ge=0)], ...] = ()
     #: leverage bucket edges for the default cohorts "long/short x leverage bucket"
     cohort_leverage_edges: tuple[Positive, ...] = (3.0, 15.0, 40.0)
+    #: generated cohorts: "leverage" (side x leverage bucket) or "adl_rank" (side x bucket of the
+    #: account's place in a BitMEX-style ADL queue at the start price, plus "not in profit")
+    cohort_by: Literal["leverage", "adl_rank"] = "leverage"
+    adl_rank_buckets: Annotated[int, Field(ge=1, le=20)] = 5
     probes: tuple[ProbeConfig, ...] = ()
 
     @model_validator(mode="after")

@@ -65,6 +65,35 @@ def _default_cohort(side: np.ndarray, leverage: np.ndarray, edges) -> np.ndarray
     return np.where(side > 0, 0, n_buckets) + bucket
 
 
+def adl_rank_cohorts(side, quantity, entry, leverage, s0: float, buckets: int):
+    """Cohorts "long|short x ADL rank bucket" at the start price ``s0``.
+
+    Within each side, accounts in profit at ``s0`` are ordered by the BitMEX queue score
+    ``pnl% x effective leverage`` (first in the queue = rank 1) and cut into ``buckets`` groups of
+    (nearly) equal count; accounts not in profit form a last group. Returns (cohort, names).
+    """
+    side = np.asarray(side)
+    upnl = side * quantity * (s0 - entry)
+    equity = quantity * entry / leverage + upnl
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.where((upnl > 0) & (equity > 0),
+                         side * (s0 - entry) / entry * quantity * s0 / equity, -np.inf)
+    cohort = np.empty(side.shape[0], np.int64)
+    names = []
+    for k, sgn in enumerate((1, -1)):
+        base = k * (buckets + 1)
+        label = "long" if sgn > 0 else "short"
+        names += [f"{label} rank {b + 1}/{buckets}" for b in range(buckets)]
+        names.append(f"{label} not in profit")
+        mine = np.flatnonzero(side == sgn)
+        profit = mine[np.isfinite(score[mine])]
+        order = profit[np.lexsort((profit, -score[profit]))]
+        cohort[mine] = base + buckets
+        if order.size:
+            cohort[order] = base + (np.arange(order.size) * buckets) // order.size
+    return cohort, tuple(names)
+
+
 def _flag_rule(notional, largest: int, share: float, ids, u, what: str) -> np.ndarray:
     """Flag the ``largest`` by notional, a random ``share`` (uniforms ``u``) and ``ids``."""
     n = notional.shape[0]
@@ -135,6 +164,12 @@ def generate_population(cfg: PopulationConfig, s0: float, seed: int) -> Accounts
         rng.random(n),
         "recourse",
     )
+    if cfg.cohort_by == "adl_rank":
+        cohort, names = adl_rank_cohorts(side, notional / entry, entry, leverage, s0,
+                                         cfg.adl_rank_buckets)
+    else:
+        cohort = _default_cohort(side, leverage, cfg.cohort_leverage_edges).astype(np.int64)
+        names = cohort_names(cfg.cohort_leverage_edges)
     acc = Accounts(
         side=side.astype(np.int64),
         quantity=notional / entry,
@@ -144,8 +179,8 @@ def generate_population(cfg: PopulationConfig, s0: float, seed: int) -> Accounts
         exempt=exempt,
         recourse=recourse,
         cap=np.ones(n),
-        cohort=_default_cohort(side, leverage, cfg.cohort_leverage_edges).astype(np.int64),
-        cohort_names=cohort_names(cfg.cohort_leverage_edges),
+        cohort=cohort,
+        cohort_names=names,
     )
     return _append_probes(acc, cfg, s0)
 
