@@ -23,8 +23,6 @@ folder, then ``os.replace``).
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 import textwrap
 from dataclasses import dataclass
 from functools import partial
@@ -99,21 +97,18 @@ def build_report(result: RunResult, path: str | Path) -> Path:
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
 
-    from .runner import _FILE_MODE
+    from ._atomic import atomic_write
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     exp = result.experiment
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".pdf")
-    os.fchmod(fd, _FILE_MODE)
-    os.close(fd)
     meta = {
         "Title": f"tailrisk report: {exp.run.name} ({result.config_hash})",
         "Creator": "tailrisk",
         "CreationDate": None,
     }
-    try:
-        with plt.rc_context(_STYLE), PdfPages(tmp, metadata=meta) as pdf:
+
+    def write(fh) -> None:
+        with plt.rc_context(_STYLE), PdfPages(fh, metadata=meta) as pdf:
             pages = [_title_page]
             if result.venue:
                 headline_groups_all = headline_groups(result)
@@ -134,13 +129,8 @@ def build_report(result: RunResult, path: str | Path) -> Path:
                 fig = page(result)
                 pdf.savefig(fig)
                 plt.close(fig)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+
+    atomic_write(path, write, suffix=".pdf")
     return path
 
 

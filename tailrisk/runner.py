@@ -28,10 +28,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
-import os
 import platform
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -41,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from ._atomic import atomic_write
 from .config import ConfigError, Experiment, config_hash, parse_config
 
 __all__ = [
@@ -133,42 +132,15 @@ def run_dir_for(exp: Experiment, out_dir: str | Path) -> Path:
 # ----------------------------------------------------------------------------- atomic files
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_FILE_MODE = 0o666 & ~_umask()  # what open() would give; mkstemp alone gives 0600
-
-
-def _atomic_write_bytes(path: Path, write: Callable[[Any], None], suffix: str = ".tmp") -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    try:
-        os.fchmod(fd, _FILE_MODE)
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def atomic_write_json(path: Path, obj: Any) -> None:
     """Write JSON to ``path`` so that readers see the old file or the whole new one."""
     blob = (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
-    _atomic_write_bytes(path, lambda fh: fh.write(blob))
+    atomic_write(path, lambda fh: fh.write(blob))
 
 
 def atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """``np.savez`` to a temporary file in the same folder, then rename into place."""
-    _atomic_write_bytes(path, lambda fh: np.savez(fh, **arrays))
+    atomic_write(path, lambda fh: np.savez(fh, **arrays))
 
 
 # ----------------------------------------------------------------------------- environment

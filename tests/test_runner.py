@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tailrisk import runner
+from tailrisk._atomic import atomic_write
 from tailrisk.config import config_hash, parse_config
 
 REAL_PRICE_BACKEND = runner._price_backend
@@ -165,7 +166,7 @@ def test_failed_write_leaves_no_temp_file(tmp_path):
         raise Boom
 
     with pytest.raises(Boom):
-        runner._atomic_write_bytes(target, bad)
+        atomic_write(target, bad)
     assert list(tmp_path.iterdir()) == []
     runner.atomic_savez(target, {"a": np.arange(3)})
     runner.atomic_savez(target, {"a": np.arange(4)})

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
+
+from .._atomic import atomic_write
 
 __all__ = ["ROW_COLUMNS", "to_table", "write_tidy"]
 
@@ -53,15 +54,4 @@ def write_tidy(rows: Iterable[Mapping], path: str | os.PathLike) -> None:
     import pyarrow.parquet as pq
 
     table = to_table(rows)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=folder)
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(path, lambda fh: pq.write_table(table, fh), suffix=".parquet")

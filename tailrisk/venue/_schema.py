@@ -6,27 +6,12 @@ Plain pydantic, no jax: the config layer imports this before any kernel exists.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, model_validator
 
 from .._schema_base import Frozen as _Frozen
 from .._schema_base import NonNegative, Positive, Probability
-
-POLICIES = (
-    "queue_bitmex",
-    "queue_binance",
-    "queue_hyperliquid",
-    "queue_leverage",
-    "random",
-    "contract_pro_rata",
-    "pro_rata",
-    "socialized_at_settlement",
-    "none",
-)
-CONTRACT_POLICIES = POLICIES[:6]
-PNL_POLICIES = ("pro_rata",)
-SETTLEMENT_POLICIES = ("socialized_at_settlement", "none")
 
 Policy = Literal[
     "queue_bitmex",
@@ -39,6 +24,11 @@ Policy = Literal[
     "socialized_at_settlement",
     "none",
 ]
+POLICIES: tuple[str, ...] = get_args(Policy)
+CONTRACT_POLICIES = POLICIES[:6]
+PNL_POLICIES = ("pro_rata",)
+SETTLEMENT_POLICIES = ("socialized_at_settlement", "none")
+
 
 
 
