@@ -224,6 +224,24 @@ def _finite_share(result: RunResult) -> tuple[int, int]:
     return int((~_finite_mask(result)).sum()), result.n_paths
 
 
+def _style_table(table, row_scale: float, tall_header: bool = False, stripe: bool = False) -> None:
+    """The report's table look: 8 pt, left-aligned first column, grey bold header, and
+    optionally a taller header and shaded every other value column (damped/undamped pairs)."""
+    table.auto_set_font_size(False)
+    table.set_fontsize(8)
+    table.scale(1, row_scale)
+    for (r, c), cell in table.get_celld().items():
+        if c == 0:
+            cell.set_text_props(ha="left")
+        if r == 0:
+            cell.set_text_props(weight="bold")
+            cell.set_facecolor("0.9")
+            if tall_header:
+                cell.set_height(cell.get_height() * 1.8)
+        elif stripe and c > 0 and (c - 1) % 2 == 0:
+            cell.set_facecolor("#eef4fb")
+
+
 def _footer(fig, result: RunResult, note: str = "") -> None:
     exp = result.experiment
     text = f"tailrisk | {exp.run.name} | config {result.config_hash} | seed {exp.run.seed}"
@@ -926,18 +944,7 @@ def _headline_page(result: RunResult, groups: list[HeadlineGroup], index: int, c
         colLoc="center",
         colWidths=[first] + [rest] * (len(header) - 1),
     )
-    table.auto_set_font_size(False)
-    table.set_fontsize(8)
-    table.scale(1, 1.3)
-    for (r, c), cell in table.get_celld().items():
-        if c == 0:
-            cell.set_text_props(ha="left")
-        if r == 0:
-            cell.set_text_props(weight="bold")
-            cell.set_facecolor("0.9")
-            cell.set_height(cell.get_height() * 1.8)
-        elif c > 0 and (c - 1) % 2 == 0:
-            cell.set_facecolor("#eef4fb")
+    _style_table(table, 1.3, tall_header=True, stripe=True)
 
     k = hill_k_rule(n_used) if n_used >= 2 else 0
     ts = next((s for g in groups for s in g.summaries.values() if s is not None), None)
@@ -1096,15 +1103,7 @@ def _venue_metrics_page(result: RunResult):
             colLoc="center",
             colWidths=widths,
         )
-        table.auto_set_font_size(False)
-        table.set_fontsize(8)
-        table.scale(1, 1.2)
-        for (r, c), cell in table.get_celld().items():
-            if c == 0:
-                cell.set_text_props(ha="left")
-            if r == 0:
-                cell.set_text_props(weight="bold")
-                cell.set_facecolor("0.9")
+        _style_table(table, 1.2)
 
     kinds = {"binomial_se": "binomial s.e.", "mcse": "ArviZ MCSE"}
     cells = []
@@ -1255,16 +1254,7 @@ def _table_page(result: RunResult, rows: list[tuple[str, ...]], index: int, coun
         colLoc="center",
         colWidths=(0.28, 0.07, 0.1625, 0.1625, 0.1625, 0.1625),
     )
-    table.auto_set_font_size(False)
-    table.set_fontsize(8)
-    table.scale(1, 1.25)
-    for (r, c), cell in table.get_celld().items():
-        if c == 0:
-            cell.set_text_props(ha="left")
-        if r == 0:
-            cell.set_text_props(weight="bold")
-            cell.set_facecolor("0.9")
-            cell.set_height(cell.get_height() * 1.8)
+    _style_table(table, 1.25, tall_header=True)
     bad, n = _finite_share(result)
     nan_note = (
         f"; {bad:,} paths with non-finite venue outputs are left out of the venue rows"
