@@ -61,3 +61,24 @@ def simulate_venue(accounts, venue_cfg, log_prices, *, s0, seed, path_index, dt,
         "cohort_undamped": undamped,
         "path_index_seen": np.asarray(path_index, np.int64),
     }
+
+
+def small_venue_experiment(paths: int = 40, **venue):
+    """A small stressed pro_rata venue (100 accounts, 16 steps of 8 h) for the issue-4 tests."""
+    from tailrisk.config import parse_config
+
+    return parse_config(
+        {
+            "run": {"paths": paths, "chunk_size": 20, "steps": 16, "dt": "8h", "seed": 5},
+            "model": {"name": "student_t", "s0": 100_000.0, "nu": 2.5, "sigma": 1.5},
+            "venue": {
+                "policy": "pro_rata",
+                "fund": 20_000.0,
+                "capital": 50_000.0,
+                "eta": 0.002,
+                "depth": 5e6,
+                **venue,
+                "population": {"n_accounts": 100, "size_median_usd": 20_000.0},
+            },
+        }
+    )

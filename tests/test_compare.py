@@ -7,6 +7,7 @@ import math
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _standins import small_venue_experiment
 
 from tailrisk import compare
 from tailrisk.config import ConfigError, parse_config
@@ -84,21 +85,7 @@ def test_hand_worked_gap_queue_vs_pro_rata(tmp_path, monkeypatch):
 
 
 def small_experiment(**venue):
-    return parse_config(
-        {
-            "run": {"paths": 36, "chunk_size": 20, "steps": 16, "dt": "8h", "seed": 5},
-            "model": {"name": "student_t", "s0": 100_000.0, "nu": 2.5, "sigma": 1.5},
-            "venue": {
-                "policy": "pro_rata",
-                "fund": 20_000.0,
-                "capital": 50_000.0,
-                "eta": 0.002,
-                "depth": 5e6,
-                **venue,
-                "population": {"n_accounts": 100, "size_median_usd": 20_000.0},
-            },
-        }
-    )
+    return small_venue_experiment(36, **venue)
 
 
 def test_common_random_numbers_equal_single_policy_runs():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from _standins import small_venue_experiment
 
 from tailrisk import sweep
 from tailrisk.analytics import venue_metrics
@@ -14,21 +15,7 @@ from tailrisk.venue import build_population
 
 
 def base_experiment(**venue):
-    return parse_config(
-        {
-            "run": {"paths": 40, "chunk_size": 20, "steps": 16, "dt": "8h", "seed": 5},
-            "model": {"name": "student_t", "s0": 100_000.0, "nu": 2.5, "sigma": 1.5},
-            "venue": {
-                "policy": "pro_rata",
-                "fund": 20_000.0,
-                "capital": 50_000.0,
-                "eta": 0.002,
-                "depth": 5e6,
-                **venue,
-                "population": {"n_accounts": 100, "size_median_usd": 20_000.0},
-            },
-        }
-    )
+    return small_venue_experiment(40, **venue)
 
 
 def test_sweep_writes_tidy_rows(tmp_path):
