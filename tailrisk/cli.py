@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from .config import ConfigError, load_config
+from .venue._schema import POLICIES
 
 __all__ = ["main", "quickstart_path"]
 
@@ -292,13 +293,25 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 )
 @click.option("--paths", "n_paths", default=65_536, show_default=True, help="Paths per call.")
 @click.option("--steps", default=256, show_default=True, help="Steps per path.")
+@click.option("--accounts", "n_accounts", default=10_000, show_default=True,
+              help="Venue benchmark: accounts in the generated population.")
+@click.option("--chunk", default=32_768, show_default=True,
+              help="Venue benchmark: paths per chunk (the RNG floor uses the same chunks).")
+@click.option("--repeats", default=3, show_default=True,
+              help="Venue benchmark: timed calls per row (the median is reported).")
+@click.option("--policy", "policies", multiple=True,
+              type=click.Choice(POLICIES),
+              help="Venue benchmark: policies to time (repeatable; default all).")
+@click.option("--curve/--no-curve", default=True, show_default=True,
+              help="Venue benchmark: the time curve over 1k..1M accounts and the reference.")
 @click.option(
     "--json",
     "json_out",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the rows as JSON here.",
 )
-def bench_cmd(what: str, n_paths: int, steps: int, json_out: Path | None) -> None:
+def bench_cmd(what: str, n_paths: int, steps: int, n_accounts: int, chunk: int, repeats: int,
+              policies: tuple[str, ...], curve: bool, json_out: Path | None) -> None:
     """Time the price samplers and the venue kernel on this machine's JAX device.
 
     Each figure is the median of several timed calls after one warm-up (compile) call.
@@ -324,7 +337,12 @@ def bench_cmd(what: str, n_paths: int, steps: int, json_out: Path | None) -> Non
             click.echo(f"\nvenue kernel: not available ({err})", err=True)
         else:
             try:
-                rows = bench_venue(n_paths=n_paths, steps=steps)
+                kw: dict[str, Any] = {} if curve else {"accounts_curve": (),
+                                                       "reference_paths": 0}
+                if policies:
+                    kw["policies"] = policies
+                rows = bench_venue(n_paths=n_paths, steps=steps, n_accounts=n_accounts,
+                                   chunk=chunk, repeats=repeats, **kw)
             except NotImplementedError:
                 click.echo("\nvenue kernel: bench_venue is not implemented yet", err=True)
             else:
@@ -374,7 +392,6 @@ def compare_policies_cmd(
     """Run every ADL policy on the same price paths and compare solvency and fairness."""
     from .compare import compare_policies_run, comparison_table
     from .runner import run_dir_for
-    from .venue import POLICIES
 
     exp = _load_or_exit(config)
     try:

@@ -10,7 +10,7 @@ import pytest
 from tailrisk.config import parse_config
 from tailrisk.venue import POLICIES, VenueConfig, build_population
 from tailrisk.venue._accounts import Accounts
-from tailrisk.venue.kernel import _run_chunk, simulate_venue
+from tailrisk.venue.kernel import _count_triggered, _prepare_side, _run_chunk, simulate_venue
 
 
 def _population(n: int = 40, seed: int = 0) -> Accounts:
@@ -38,10 +38,45 @@ def test_results_do_not_depend_on_chunking_or_sub_batches(policy):
     # a memory budget of 64 paths' account rows splits the chunk into batches of 64
     small = simulate_venue(acc, venue, lp, s0=100.0, seed=3, path_index=np.arange(100),
                            rows_budget=6 * (acc.n + 2) * 4 * 64)
+    # checks in batches of 8 paths, and the chunk in three parts run side by side
+    batched = simulate_venue(acc, venue, lp, s0=100.0, seed=3, path_index=np.arange(100),
+                             compact=8, workers=3)
     for key, value in whole.items():
         np.testing.assert_array_equal(value, np.concatenate([p[key] for p in parts]), key)
         np.testing.assert_array_equal(value, small[key], key)
+        np.testing.assert_array_equal(value, batched[key], key)
     assert whole["liquidated_count"].sum() > 0
+    if policy != "none":
+        # more paths had ADL than the 64-path pool holds: the rerun in smaller batches ran
+        assert np.sum(whole["adl_events"] > 0) > 64
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_trigger_lookup_equals_searchsorted(dtype):
+    """The bucket table plus short search gives exactly searchsorted's count, ties and all."""
+    rng = np.random.default_rng(11)
+    n = 600
+    populations = [
+        _population(n, seed=1),
+        # many identical liquidation prices, and longs at leverage <= 1 that never trigger
+        Accounts.from_arrays(side=rng.choice([-1, 1], n), quantity=np.ones(n),
+                             entry=np.full(n, 100.0), leverage=rng.choice([0.5, 1.0, 2.0, 50.0], n),
+                             mmr=0.005),
+    ]
+    with jax.enable_x64(dtype == jnp.float64):
+        for acc in populations:
+            for sign in (1, -1):
+                side = _prepare_side(acc, sign, dtype)
+                lq = np.asarray(side.lq[:-1], np.float64)
+                lq = lq[np.isfinite(lq) & (lq > 0)].astype(dtype)
+                marks = np.concatenate([
+                    lq, np.nextafter(lq, dtype(np.inf)), np.nextafter(lq, dtype(0)),
+                    np.exp(rng.uniform(np.log(1e-3), np.log(1e5), 5000)).astype(dtype),
+                ])
+                got = _count_triggered(side, sign, jnp.asarray(marks))
+                key = -marks if sign > 0 else marks
+                want = np.searchsorted(np.asarray(side.lq_key)[: side.q.shape[0]], key, "right")
+                np.testing.assert_array_equal(np.asarray(got), want)
 
 
 @pytest.mark.parametrize("policy", POLICIES)

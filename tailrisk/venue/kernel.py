@@ -4,23 +4,30 @@ Layout. Accounts of each side are sorted once by liquidation price (longs descen
 ascending, ties by account index). With isolated margin a liquidation price never changes, so the
 accounts triggered so far on a side are always a *prefix* of that order: the triggered, liquidated
 and open sets are two integers per side and path. Batch sums ("how much quantity, bankruptcy value,
-margin and recorded haircut sits in positions k..j") are differences of per-path prefix sums, found
-by binary search, so a check costs O(log N) whatever the population size. Only ADL events touch the
-accounts one by one (O(N log N) for queue orders), and only on the paths that have one.
+margin and recorded haircut sits in positions k..j") are differences of prefix sums. "How many are
+triggered at this mark" is one gather in a table over a uniform grid of log prices plus a
+branchless search over the few accounts of neighbouring cells (``_search_grid``), so a check costs
+O(1) gathers whatever the population size. Only ADL events touch the accounts one by one, and only
+on the paths that have one: queue policies rank the top of the queue with ``lax.top_k`` and sort
+the whole side only when that does not reach the contracts to close.
 
-Execution. A ``lax.scan`` runs over the steps of the grid for a whole batch of paths, and each
-check runs its rounds vectorised over the paths (a ``while_loop`` that stops when no path has
-anything left to do). The ADL logic runs only on the paths whose fund cannot absorb a batch: they
-are gathered into small blocks (``_blocks_map``). Settlement costs O(cohorts) per path except on
-paths where ADL changed positions or the settlement claws money back, which are settled account
-by account. Diagnostics are reduced inside the scan, so memory does not grow with the number of
-steps; policies that change positions keep per-path account rows (6 x accounts numbers a path),
-which ``simulate_venue`` bounds by splitting the chunk.
+Execution. A ``lax.scan`` runs over the steps of the grid for a whole chunk of paths. At a check
+only the paths that trigger something (typically a small share) are gathered into batches and run
+their liquidation rounds there (``_check_active``); the others are left as they are, which is what
+the check would do to them. The ADL logic runs only on the paths whose fund cannot absorb a batch,
+gathered into small blocks (``_blocks_map``). Per-account state that ADL changes (closes, proceeds,
+haircuts and their prefix sums) lives in a pool of rows: row 0 is the static table shared by every
+path, and a path gets a private row at its first ADL event. Settlement costs O(cohorts) per path
+except on paths where ADL changed positions or the settlement claws money back, which are settled
+account by account. Diagnostics are reduced inside the scan, so memory does not grow with the
+number of steps.
 """
 
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import NamedTuple
 
@@ -50,7 +57,12 @@ class _Side(NamedTuple):
     """One side's accounts in trigger order; arrays of shape (n,) unless said otherwise."""
 
     lq: jax.Array  # liquidation price, with one sentinel at the end (+-inf): shape (n + 1,)
-    lq_key: jax.Array  # ascending search key: -lq for longs, lq for shorts, shape (n,)
+    lq_key: jax.Array  # ascending search key: -lq for longs, lq for shorts, padded with +inf
+    #: the trigger-count lookup table (see _search_grid): counts at the edges of a uniform grid
+    #: of -sign log(price), its origin and inverse width
+    grid_start: jax.Array
+    grid_y0: jax.Array
+    grid_inv_w: jax.Array
     q: jax.Array  # contracts
     entry: jax.Array
     bank: jax.Array  # bankruptcy price
@@ -62,6 +74,8 @@ class _Side(NamedTuple):
     cohort: jax.Array
     index: jax.Array  # original account index
     index_rank: jax.Array  # position of each account in account-index order within the side
+    by_index: jax.Array  # the inverse: trigger-order positions of the accounts by account index
+    cap_order: jax.Array  # positions sorted by pro-rata cap (stable), for the water-filling
     cum_q: jax.Array  # static prefix sums, shape (n + 1,)
     cum_qb: jax.Array
     cum_qm: jax.Array
@@ -85,6 +99,8 @@ def _prepare_side(acc: Accounts, sign: int, dtype) -> _Side:
     rank[np.argsort(idx, kind="stable")] = np.arange(len(idx))
     sentinel = -np.inf if sign > 0 else np.inf
     f = partial(jnp.asarray, dtype=dtype)
+    key = acc.liquidation_price[idx] * -sign
+    start, y0, inv_w, pad = _search_grid(acc.liquidation_price[idx], sign, dtype)
 
     def cum(x):
         return f(np.concatenate([[0.0], np.cumsum(x)]))
@@ -99,11 +115,14 @@ def _prepare_side(acc: Accounts, sign: int, dtype) -> _Side:
         coh_q=coh_cum(q), coh_qe=coh_cum(q * acc.entry[idx]), coh_m=coh_cum(q * mpq),
         recourse_pos=jnp.asarray(np.flatnonzero(acc.recourse[idx]), jnp.int32),
         lq=f(np.append(acc.liquidation_price[idx], sentinel)),
-        lq_key=f(acc.liquidation_price[idx] * -sign), q=f(q), entry=f(acc.entry[idx]),
+        lq_key=f(np.append(key, np.full(pad, np.inf))), grid_start=jnp.asarray(start, jnp.int32),
+        grid_y0=f(y0), grid_inv_w=f(inv_w), q=f(q), entry=f(acc.entry[idx]),
         bank=f(bank), m_per_q=f(mpq), mmr=f(acc.mmr[idx]), exempt=jnp.asarray(acc.exempt[idx]),
         recourse=jnp.asarray(acc.recourse[idx]), cap=f(acc.cap[idx]),
         cohort=jnp.asarray(acc.cohort[idx], jnp.int32), index=jnp.asarray(idx, jnp.int32),
-        index_rank=jnp.asarray(rank), cum_q=cum(q), cum_qb=cum(q * bank), cum_qm=cum(q * mpq),
+        index_rank=jnp.asarray(rank), by_index=jnp.asarray(np.argsort(rank), jnp.int32),
+        cap_order=jnp.asarray(np.argsort(acc.cap[idx], kind="stable"), jnp.int32),
+        cum_q=cum(q), cum_qb=cum(q * bank), cum_qm=cum(q * mpq),
     )
 
 
@@ -151,24 +170,29 @@ class _Static(NamedTuple):
     settle_window: int  # accounts per side settled one by one on the fast path
     exact_settlement: bool  # settle every path account by account (tests)
     block: int  # paths handled together by one ADL block
+    pool: int  # private account rows for this many paths (0 for policies that keep positions)
+    compact: int  # paths per batch of a check (only the paths with something to do are checked)
 
 
 # ----------------------------------------------------------------------------- chunk state
-# Every field has a leading axis of paths. The per-account rows (prefix sums and ADL proceeds) are
-# per path only for policies that change positions during the path; otherwise they are the static
-# tables with a leading axis of 1, shared by all paths.
+# Every per-path field has a leading axis of paths. The per-account rows (prefix sums, ADL closes
+# and proceeds) live in a *pool* with a leading axis of pool + 1: row 0 holds the static tables
+# and is shared by every path that has not had ADL; a path gets a private row (its ``slot``) at
+# its first ADL event. ADL is rare, so a pool much smaller than the chunk serves; when it runs
+# out the chunk is run again in smaller batches where every path can have a row (the numbers do
+# not depend on where a path's row lives).
 
 
 class _SideState(NamedTuple):
     n_trig: jax.Array  # accounts triggered so far (a prefix of the side's order), (paths,)
     n_done: jax.Array  # accounts liquidated so far, (paths,)
     cap_used: jax.Array  # notional taken by the engine in the current check, (paths,)
-    cum_r: jax.Array  # prefix sums of remaining contracts, (paths or 1, n + 1)
+    cum_r: jax.Array  # prefix sums of remaining contracts, (pool + 1, n + 1)
     cum_rb: jax.Array  # ... of remaining contracts x bankruptcy price
     cum_h: jax.Array  # ... of recorded PnL haircuts
-    closed: jax.Array  # contracts closed by ADL per account, (paths or 1, n)
-    h: jax.Array  # recorded PnL haircut per account, USD, (paths or 1, n)
-    g: jax.Array  # realised ADL proceeds per account, (paths or 1, n)
+    closed: jax.Array  # contracts closed by ADL per account, (pool + 1, n)
+    h: jax.Array  # recorded PnL haircut per account, USD, (pool + 1, n)
+    g: jax.Array  # realised ADL proceeds per account, (pool + 1, n)
 
 
 class _State(NamedTuple):
@@ -194,6 +218,8 @@ class _State(NamedTuple):
     token_reval: jax.Array
     dd_hist: jax.Array  # fund at the end of the last checks (drawdown rule), (paths, slots)
     dd_ptr: jax.Array
+    slot: jax.Array  # the path's row in the pools (0: the shared static row), (paths,)
+    pool_next: jax.Array  # rows handed out so far (may exceed the pool: then the chunk reruns)
 
 
 def _dynamic(policy: str) -> bool:
@@ -201,7 +227,7 @@ def _dynamic(policy: str) -> bool:
 
 
 def _init_side(side: _Side, n: int, st: _Static) -> _SideState:
-    rows = n if _dynamic(st.policy) else 1
+    rows = st.pool + 1
     zi = jnp.zeros((n,), jnp.int32)
 
     def tile(a):
@@ -226,21 +252,22 @@ def _init_state(sides, prm: _Params, st: _Static, n: int, dtype) -> _State:
         adl_events=zi, backlog_max=z, fees=z, rest_dq=z, rest_dqx=z,
         converged=jnp.ones((n,), bool), token_reval=z,
         dd_hist=jnp.full((n, max(st.drawdown_slots, 1)), prm.fund, dtype), dd_ptr=zi,
+        slot=zi, pool_next=jnp.zeros((), jnp.int32),
     )
 
 
 # ----------------------------------------------------------------------------- row access
 
 
-def _at(rows: jax.Array, j: jax.Array) -> jax.Array:
-    """rows[path, j[path]] for every path; rows may be shared (leading axis 1)."""
+def _at(rows: jax.Array, slot: jax.Array, j: jax.Array) -> jax.Array:
+    """rows[slot[path], j[path]] for every path; with a pool of one row, rows[0, j]."""
     if rows.shape[0] == 1:
         return rows[0, j]  # one gather; rows[0][j] would copy the whole row first
-    return jnp.take_along_axis(rows, j[:, None], axis=1)[:, 0]
+    return rows[slot, j]
 
 
-def _row_search(rows: jax.Array, thresh: jax.Array) -> jax.Array:
-    """First k with rows[path, k] >= thresh[path] (rows ascending along axis 1), per path."""
+def _row_search(rows: jax.Array, slot: jax.Array, thresh: jax.Array) -> jax.Array:
+    """First k with rows[slot, k] >= thresh (rows ascending along axis 1), per path."""
     if rows.shape[0] == 1:
         return jnp.searchsorted(rows[0], thresh, side="left").astype(jnp.int32)
     n_cols = rows.shape[1]
@@ -248,16 +275,61 @@ def _row_search(rows: jax.Array, thresh: jax.Array) -> jax.Array:
     hi = jnp.full(thresh.shape, n_cols, jnp.int32)
     for _ in range(max(1, math.ceil(math.log2(n_cols + 1)))):
         mid = (lo + hi) // 2
-        ok = _at(rows, jnp.minimum(mid, n_cols - 1)) >= thresh
+        ok = _at(rows, slot, jnp.minimum(mid, n_cols - 1)) >= thresh
         lo, hi = jnp.where(ok, lo, mid + 1), jnp.where(ok, mid, hi)
     return lo
 
 
+def _search_grid(lq: np.ndarray, sign: int, dtype) -> tuple[np.ndarray, float, float, int]:
+    """Lookup table that turns the trigger count into one gather and a few comparisons.
+
+    In trigger order the accounts' ``y = -sign log(lq)`` ascend, and an account is triggered at
+    the mark when its ``y`` is at most ``-sign log(mark)``. On a uniform grid of ``y`` with G
+    buckets, ``start[b]`` counts the accounts below edge ``b``; the count at a mark in bucket
+    ``b`` lies in ``[start[b - 1], start[b + 2]]`` (one bucket of slack each way absorbs the
+    rounding of ``log`` on the device: the width is kept at least 16 ulps of the largest ``|y|``).
+    The exact count in that range is found by a branchless binary search over the exact keys, in
+    ``log2(pad)`` comparisons where ``pad`` bounds the range's length. Returns start (G + 1,),
+    y0, 1/width and pad (a power of two).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = -sign * np.log(np.where(lq > 0, lq, 0.0))  # lq <= 0: never (longs) triggered
+    fin = y[np.isfinite(y)]
+    if fin.size == 0 or fin[-1] <= fin[0]:
+        y0, width, g = (float(fin[0]) if fin.size else 0.0), 1.0, 1
+    else:
+        y0, span = float(fin[0]), float(fin[-1] - fin[0])
+        ulp = float(np.finfo(dtype).eps) * max(1.0, float(np.max(np.abs(fin))))
+        g = int(max(1, min(4 * fin.size, 1 << 22, span / (16.0 * ulp))))
+        width = span / g * (1.0 + 1e-9)
+    start = np.searchsorted(y, y0 + width * np.arange(g + 1), side="left")
+    b = np.arange(g)
+    span_len = start[np.minimum(b + 2, g)] - start[np.maximum(b - 1, 0)]
+    occupancy = int(span_len.max()) if g else 0
+    # the search covers [lo, lo + pad) and needs pad > occupancy of the widest range
+    pad = 1 << max(0, math.ceil(math.log2(occupancy + 1)))
+    return start.astype(np.int32), y0, 1.0 / width, pad
+
+
 def _count_triggered(side: _Side, sign: int, mark: jax.Array) -> jax.Array:
-    """Accounts triggered at the mark: a prefix of the side's order, by liquidation price."""
-    # lq_key is ascending (-lq for longs), precomputed: negating or slicing here would cost O(N)
+    """Accounts triggered at the mark: a prefix of the side's order, by liquidation price.
+
+    One gather in the lookup table of :func:`_search_grid`, then a branchless binary search over
+    the few accounts of the neighbouring buckets; equal to ``searchsorted(lq_key, key, "right")``.
+    """
+    n = side.q.shape[0]
+    pad = side.lq_key.shape[0] - n
+    g = side.grid_start.shape[0] - 1
     key = -mark if sign > 0 else mark
-    return jnp.searchsorted(side.lq_key, key, side="right").astype(jnp.int32)
+    y = -sign * jnp.log(mark)
+    b = jnp.clip((y - side.grid_y0) * side.grid_inv_w, 0.0, g - 1).astype(jnp.int32)
+    pos = side.grid_start.at[jnp.maximum(b - 1, 0)].get(mode="promise_in_bounds")
+    step = pad // 2
+    while step >= 1:
+        probe = side.lq_key.at[pos + step - 1].get(mode="promise_in_bounds")
+        pos = jnp.where(probe <= key, pos + step, pos)
+        step //= 2
+    return pos
 
 
 def _pending(side: _Side, ss: _SideState, sign: int, mark: jax.Array) -> jax.Array:
@@ -294,10 +366,12 @@ def _scores(policy: str, side: _Side, r, mark, u):
     raise ValueError(policy)
 
 
-def _water_fill(w, cap, gap):
-    """Capped water-filling: x = min(lam, cap) w with sum x = gap (all at cap if that is short)."""
+def _water_fill(w, cap, gap, order):
+    """Capped water-filling: x = min(lam, cap) w with sum x = gap (all at cap if that is short).
+
+    ``order`` sorts ``cap`` ascending (static: caps are account settings).
+    """
     total_cap = jnp.sum(cap * w)
-    order = jnp.argsort(cap)
     cs, ws = cap[order], w[order]
     # f(lam) = sum_{cap <= lam} cap w + lam sum_{cap > lam} w, evaluated at each breakpoint cap_k
     below = jnp.cumsum(cs * ws)
@@ -310,6 +384,32 @@ def _water_fill(w, cap, gap):
                     0.0)
     x = jnp.minimum(lam, cap) * w
     return jnp.where(total_cap <= gap, cap * w, x)
+
+
+def _queue_close(key, r_c, qa, opp: _Side):
+    """Contracts each account gives up when a queue closes ``qa`` contracts: highest ``key``
+    first, equal keys in account-index order (``key`` < 0: not a candidate, holds nothing).
+
+    No sort: a bisection over the integer keys finds the marginal key ``tau`` with
+    ``sum(r_c[key > tau]) < qa <= sum(r_c[key >= tau])``; accounts above it close in full and the
+    accounts at it close in account-index order, which is what walking the sorted queue gives.
+    O(N log K) for K possible keys, against O(N log N) with a large constant for a sort.
+    """
+    top = int(jnp.iinfo(key.dtype).max)
+
+    def halve(_, bounds):  # invariant: S(lo) >= qa > S(hi), S(t) = sum of r_c over key >= t
+        lo, hi = bounds
+        mid = lo + (hi - lo) // 2
+        ok = jnp.sum(jnp.where(key >= mid, r_c, 0.0)) >= qa
+        return jnp.where(ok, mid, lo), jnp.where(ok, hi, mid)
+
+    lo, _ = jax.lax.fori_loop(0, top.bit_length(), halve,
+                              (jnp.zeros((), key.dtype), jnp.full((), top, key.dtype)))
+    full = key > lo
+    rem = qa - jnp.sum(jnp.where(full, r_c, 0.0))
+    tied = jnp.where(key == lo, r_c, 0.0)[opp.by_index]  # in account-index order
+    c_tied = jnp.clip(rem - (jnp.cumsum(tied) - tied), 0.0, tied)[opp.index_rank]
+    return jnp.where(qa > 0, jnp.where(full, r_c, c_tied), 0.0)
 
 
 def _adl(policy: str, opp: _Side, os_: _SideState, sign_o: int, mark, close_px, want, least,
@@ -332,29 +432,27 @@ def _adl(policy: str, opp: _Side, os_: _SideState, sign_o: int, mark, close_px, 
     if policy == "contract_pro_rata":
         frac = jnp.where(avail > 0, qa / jnp.where(avail > 0, avail, 1.0), 0.0)
         c = r_c * frac
+    elif policy == "random":
+        n_c = jnp.sum(cand)
+        # candidates in account-index order, cyclically from floor(U n_c): the queue place of a
+        # candidate is (its rank among candidates - start) mod n_c; key = n_c - place
+        cand_i = cand[opp.by_index]
+        rank = (jnp.cumsum(cand_i.astype(jnp.int32)) - 1)[opp.index_rank]
+        start = jnp.floor(u * n_c).astype(jnp.int32)
+        place = jnp.mod(rank - start, jnp.maximum(n_c, 1))
+        c = _queue_close(jnp.where(cand, n_c - place, -1).astype(jnp.int32), r_c, qa, opp)
     else:
-        if policy == "random":
-            n_c = jnp.sum(cand)
-            # candidates in account-index order, cyclically from floor(U n_c)
-            by_index = jnp.zeros(n, jnp.int32).at[opp.index_rank].set(cand.astype(jnp.int32))
-            cand_rank_idx = jnp.cumsum(by_index) - 1  # rank among candidates, in index order
-            rank = cand_rank_idx[opp.index_rank]
-            start = jnp.floor(u * n_c).astype(jnp.int32)
-            key = jnp.where(cand, jnp.mod(rank - start, jnp.maximum(n_c, 1)), n + 1)
-            order = jnp.argsort(key, stable=True)
+        if policy == "queue_hyperliquid" and sign_o < 0:
+            eq = opp.m_per_q * r + r * upnl_unit
+            score = (opp.entry / mark) * jnp.where(eq > 0, r * mark / jnp.where(eq > 0, eq, 1),
+                                                   jnp.inf)
         else:
-            if policy == "queue_hyperliquid" and sign_o < 0:
-                eq = opp.m_per_q * r + r * upnl_unit
-                score = (opp.entry / mark) * jnp.where(eq > 0, r * mark / jnp.where(eq > 0, eq, 1),
-                                                       jnp.inf)
-            else:
-                score = _scores(policy, opp, r, mark, upnl_unit)
-            score = jnp.where(cand, score, -jnp.inf)
-            order = jnp.lexsort((opp.index, -score))
-        r_o = r_c[order]
-        before = jnp.cumsum(r_o) - r_o
-        c_o = jnp.clip(qa - before, 0.0, r_o)
-        c = jnp.zeros_like(r).at[order].set(c_o)
+            score = _scores(policy, opp, r, mark, upnl_unit)
+        # candidates' scores are >= 0 (binance's is 0 at a zero maintenance rate) or +inf, and
+        # nonnegative floats order like their bit patterns read as integers
+        ints = jnp.int64 if score.dtype == jnp.float64 else jnp.int32
+        bits = jax.lax.bitcast_convert_type(jnp.where(cand & (score > 0), score, 0.0), ints)
+        c = _queue_close(jnp.where(cand, bits, -1), r_c, qa, opp)
     r_new = r - c
     g = os_.g + c * sign_o * (close_px - opp.entry)
     z = jnp.zeros((1,), r.dtype)
@@ -375,7 +473,7 @@ def _haircut(opp: _Side, os_: _SideState, sign_o: int, mark, gap):
     w = sign_o * r * (mark - opp.entry) - h  # winnings net of haircuts already recorded
     cand = (jnp.arange(n) >= os_.n_trig) & ~opp.exempt & (r > 0) & (w > 0)
     w = jnp.where(cand, w, 0.0)
-    x = _water_fill(w, opp.cap, gap)
+    x = _water_fill(w, opp.cap, gap, opp.cap_order)
     h = h + x
     os_ = os_._replace(h=h, cum_h=jnp.concatenate([jnp.zeros((1,), h.dtype), jnp.cumsum(h)]))
     return os_, jnp.sum(x), jnp.sum(x > 0).astype(jnp.int32)
@@ -391,45 +489,56 @@ def _target(s: _State, prm: _Params, st: _Static):
 _ROWS = ("cum_r", "cum_rb", "cum_h", "closed", "h", "g")
 
 
-def _adl_blocks(fn, need, ss: _SideState, extra, block: int) -> tuple[_SideState, tuple]:
-    """Run the per-path ADL ``fn(side_state_1, *extra_1)`` on the paths where ``need`` holds.
+def _adl_blocks(fn, need, s: _State, opp_is_long: bool, extra, block: int):
+    """Run the per-path ADL ``fn(side_state_1, *extra_1) -> (side state, amount, touched)`` on
+    the opposite side of the paths where ``need`` holds; return the state and (amount, touched).
 
-    Only those paths' rows are gathered (in blocks of ``block``) and written back, so a check
-    whose batches the fund absorbs costs nothing here. ``fn`` returns (side state, amount,
-    accounts touched); paths without ADL get zeros.
+    A path without a private row gets the next one of the pool first. Only those paths' rows are
+    gathered (in blocks of ``block``) and written back, so a check whose batches the fund absorbs
+    costs nothing here; paths without ADL get zeros.
     """
     n = need.shape[0]
+    new = need & (s.slot == 0)
+    rank = jnp.cumsum(new.astype(jnp.int32)).astype(jnp.int32)
+    slot = jnp.where(new, s.pool_next + rank, s.slot)
+    s = s._replace(slot=slot, pool_next=s.pool_next + rank[-1])
+    os_ = s.long if opp_is_long else s.short
+    scalars = os_._replace(**dict.fromkeys(_ROWS))
 
-    def one(args):
-        new, amount, touched = fn(*args)
-        return {f: getattr(new, f) for f in _ROWS}, amount, touched
+    def one(rows, args):
+        sc, *ex = args
+        new_side, amount, touched = fn(sc._replace(**rows), *ex)
+        return {f: getattr(new_side, f) for f in _ROWS}, (amount, touched)
 
-    init = ({f: getattr(ss, f) for f in _ROWS}, jnp.zeros((n,), ss.cap_used.dtype),
-            jnp.zeros((n,), jnp.int32))
+    out = (jnp.zeros((n,), os_.cap_used.dtype), jnp.zeros((n,), jnp.int32))
+    pool = {f: getattr(os_, f) for f in _ROWS}
     # most checks need no ADL anywhere: skip the block loop (and any copy of the rows) entirely
-    rows, amount, touched = jax.lax.cond(
-        jnp.any(need), lambda: _blocks_map(one, need, (ss, *extra), init, block), lambda: init)
-    return ss._replace(**rows), (amount, touched)
+    out, pool = jax.lax.cond(
+        jnp.any(need),
+        lambda: _blocks_map(one, need, (scalars, *extra), out, block, pool=pool, slot=slot),
+        lambda: (out, pool))
+    os_ = os_._replace(**pool)
+    s = s._replace(long=os_) if opp_is_long else s._replace(short=os_)
+    return s, out
 
 
 def _batch(s: _State, sides, sign: int, mark, u, active, prm: _Params, st: _Static, tol):
     """Steps 2-4 of a round for one side, for all paths at once; returns state, unwound notional."""
     opp = sides[1] if sign > 0 else sides[0]
     ss = s.long if sign > 0 else s.short
-    os_ = s.short if sign > 0 else s.long
     dtype = mark.dtype
     # engine: take backlog accounts while the notional taken before them is below capacity
     j = ss.n_trig
     if st.has_capacity:
         left = prm.capacity - ss.cap_used
-        thresh = _at(ss.cum_r, ss.n_done) + jnp.where(left > 0, left / mark, -1.0)
-        j_cap = _row_search(ss.cum_r[:, :-1], thresh)
+        thresh = _at(ss.cum_r, s.slot, ss.n_done) + jnp.where(left > 0, left / mark, -1.0)
+        j_cap = _row_search(ss.cum_r[:, :-1], s.slot, thresh)
         j = jnp.where(left > 0, jnp.clip(j_cap, ss.n_done, ss.n_trig), ss.n_done)
     j = jnp.where(active, j, ss.n_done)
     # differences of prefix sums can come out a hair below zero in float32: clamp
-    qty = jnp.maximum(_at(ss.cum_r, j) - _at(ss.cum_r, ss.n_done), 0.0)
-    qb = _at(ss.cum_rb, j) - _at(ss.cum_rb, ss.n_done)
-    hcut = _at(ss.cum_h, j) - _at(ss.cum_h, ss.n_done)
+    qty = jnp.maximum(_at(ss.cum_r, s.slot, j) - _at(ss.cum_r, s.slot, ss.n_done), 0.0)
+    qb = _at(ss.cum_rb, s.slot, j) - _at(ss.cum_rb, s.slot, ss.n_done)
+    hcut = _at(ss.cum_h, s.slot, j) - _at(ss.cum_h, s.slot, ss.n_done)
     has = qty > 0
     bbar = qb / jnp.where(has, qty, 1.0)
     fill = mark * jnp.exp(-sign * prm.eta * (qty * mark / prm.depth) ** prm.beta_impact)
@@ -450,8 +559,8 @@ def _batch(s: _State, sides, sign: int, mark, u, active, prm: _Params, st: _Stat
         def fn(o, m, c, want, least, uu):
             return _adl(st.policy, opp, o, -sign, m, c, want, least, uu)
 
-        os_, (qa, touched) = _adl_blocks(fn, need, os_,
-                                         (mark, close_px, phi * qty, rel * qty, u), st.block)
+        s, (qa, touched) = _adl_blocks(fn, need, s, sign < 0,
+                                       (mark, close_px, phi * qty, rel * qty, u), st.block)
         covered = sign * qa * (close_px - fill)
         fund_x = fund_x + covered
         # when the candidates sufficed the fund sits exactly at its target (no float residue)
@@ -470,8 +579,8 @@ def _batch(s: _State, sides, sign: int, mark, u, active, prm: _Params, st: _Stat
         def fn(o, m, g):
             return _haircut(opp, o, -sign, m, g)
 
-        os_, (paid, touched) = _adl_blocks(fn, need, os_, (mark, jnp.maximum(gap, 0.0)),
-                                           st.block)
+        s, (paid, touched) = _adl_blocks(fn, need, s, sign < 0, (mark, jnp.maximum(gap, 0.0)),
+                                         st.block)
         fund_x = fund_x + paid
         fund_x = jnp.where(need & (paid >= gap * (1 - 1e-6)), jnp.maximum(fund_x, target),
                            fund_x)
@@ -492,7 +601,7 @@ def _batch(s: _State, sides, sign: int, mark, u, active, prm: _Params, st: _Stat
         rest_dq=s.rest_dq + sign * unwound,
         rest_dqx=s.rest_dqx + sign * unwound * fill,
     )
-    s = s._replace(long=ss, short=os_) if sign > 0 else s._replace(short=ss, long=os_)
+    s = s._replace(long=ss) if sign > 0 else s._replace(short=ss)
     s = _shortfall_to_capital(s, prm, st.policy)
     s = s._replace(fund_min=jnp.minimum(s.fund_min, s.fund))
     return s, unwound * mark
@@ -520,16 +629,24 @@ def _needs_round(s: _State, sides, price) -> jax.Array:
 
 def _backlog(s: _State) -> jax.Array:
     """Contracts waiting in the engine's backlog (both sides), per path."""
-    return ((_at(s.long.cum_r, s.long.n_trig) - _at(s.long.cum_r, s.long.n_done))
-            + (_at(s.short.cum_r, s.short.n_trig) - _at(s.short.cum_r, s.short.n_done)))
+    return ((_at(s.long.cum_r, s.slot, s.long.n_trig) - _at(s.long.cum_r, s.slot, s.long.n_done))
+            + (_at(s.short.cum_r, s.slot, s.short.n_trig)
+               - _at(s.short.cum_r, s.slot, s.short.n_done)))
 
 
-def _check(s: _State, sides, price, path_index, step, prm: _Params, st: _Static, seed: int, tol):
-    """One check for every path: rounds until nothing new is triggered anywhere or max_rounds."""
+def _starts_round(s: _State, sides, price) -> jax.Array:
+    """Paths with anything to do at this check: a newly triggered account or a backlog."""
+    backlog = (s.long.n_done < s.long.n_trig) | (s.short.n_done < s.short.n_trig)
+    return _needs_round(s, sides, price) | backlog
+
+
+def _check(s: _State, sides, price, path_index, step, prm: _Params, st: _Static, seed: int, tol,
+           valid):
+    """One check for a batch of paths (``valid`` marks the real ones): rounds until nothing new
+    is triggered anywhere or max_rounds. A path with nothing to do is left exactly as it was."""
     zero = jnp.zeros_like(s.fund)
     s = s._replace(long=s.long._replace(cap_used=zero), short=s.short._replace(cap_used=zero))
-    backlog = (s.long.n_done < s.long.n_trig) | (s.short.n_done < s.short.n_trig)
-    active = _needs_round(s, sides, price) | backlog
+    active = _starts_round(s, sides, price) & valid
 
     def cond(c):
         k, _, active = c
@@ -542,24 +659,105 @@ def _check(s: _State, sides, price, path_index, step, prm: _Params, st: _Static,
         else:
             u = jnp.zeros_like(price)
         s = _round(s, sides, price, u, active, prm, st, tol)
-        return k + 1, s, _needs_round(s, sides, price)
+        return k + 1, s, _needs_round(s, sides, price) & valid
 
     _, s, _ = jax.lax.while_loop(cond, body, (jnp.zeros((), jnp.int32), s, active))
-    s = s._replace(converged=s.converged & ~_needs_round(s, sides, price),
-                   backlog_max=jnp.maximum(s.backlog_max, _backlog(s) * price * s.impact),
-                   fund_min=jnp.minimum(s.fund_min, s.fund))
+    return s._replace(converged=s.converged & ~_needs_round(s, sides, price),
+                      backlog_max=jnp.maximum(s.backlog_max, _backlog(s) * price * s.impact),
+                      fund_min=jnp.minimum(s.fund_min, s.fund))
+
+
+# In the scan the per-path state is packed into two matrices, one row a path (floats, ints), so
+# that gathering the paths of a check and writing them back is one row gather and one row scatter
+# each instead of one per field. The pools of account rows and their counter stay apart.
+_FLOATS = ("impact", "fund", "fund_min", "capital_injected", "deficit", "shortfall", "covered",
+           "liq_notional", "adl_notional", "backlog_max", "fees", "rest_dq", "rest_dqx",
+           "token_reval")
+_INTS = ("liq_count", "adl_count", "adl_events", "dd_ptr", "slot")
+
+
+def _pack(s: _State):
+    """(floats (paths, F), ints (paths, I), shared (pool rows, pool counter))."""
+    dtype = s.fund.dtype
+    floats = [getattr(s, k).astype(dtype) for k in _FLOATS]
+    floats += [s.long.cap_used.astype(dtype), s.short.cap_used.astype(dtype)]
+    fl = jnp.concatenate([jnp.stack(floats, axis=1), s.dd_hist.astype(dtype)], axis=1)
+    ints = [getattr(s, k) for k in _INTS] + [
+        s.converged, s.long.n_trig, s.long.n_done, s.short.n_trig, s.short.n_done]
+    it = jnp.stack([a.astype(jnp.int32) for a in ints], axis=1)
+    shared = ({f: getattr(s.long, f) for f in _ROWS}, {f: getattr(s.short, f) for f in _ROWS},
+              s.pool_next)
+    return fl, it, shared
+
+
+def _unpack(fl, it, shared) -> _State:
+    nf, ni = len(_FLOATS), len(_INTS)
+    rows_l, rows_s, pool_next = shared
+    return _State(
+        long=_SideState(n_trig=it[:, ni + 1], n_done=it[:, ni + 2], cap_used=fl[:, nf], **rows_l),
+        short=_SideState(n_trig=it[:, ni + 3], n_done=it[:, ni + 4], cap_used=fl[:, nf + 1],
+                         **rows_s),
+        converged=it[:, ni] != 0, dd_hist=fl[:, nf + 2:], pool_next=pool_next,
+        **{k: fl[:, j] for j, k in enumerate(_FLOATS)},
+        **{k: it[:, j] for j, k in enumerate(_INTS)},
+    )
+
+
+def _check_active(fl, it, shared, sides, price, path_index, step, prm: _Params, st: _Static,
+                  seed: int, tol):
+    """One check for every path (packed state), run only on the paths with something to do.
+
+    Typically a small share of the paths trigger anything at a given check, so those paths are
+    gathered (in path order) into batches of ``st.compact`` and checked there; every other path
+    is left exactly as it is, which is what the check would do to it. Every path is computed by
+    the same program on batches of the same size, so its numbers do not depend on the others.
+    """
+    n = fl.shape[0]
+    k_size = st.compact
+    if k_size >= n:  # one batch of every path: no gathering
+        s = _check(_unpack(fl, it, shared), sides, price, path_index, step, prm, st, seed, tol,
+                   jnp.ones((n,), bool))
+        if st.drawdown_slots:
+            s = s._replace(dd_hist=s.dd_hist.at[jnp.arange(n), s.dd_ptr].set(s.fund),
+                           dd_ptr=(s.dd_ptr + 1) % st.drawdown_slots)
+        return _pack(s)
+    todo = _starts_round(_unpack(fl, it, shared), sides, price)
+    count = jnp.sum(todo.astype(jnp.int32))
+    place = jnp.where(todo, jnp.cumsum(todo.astype(jnp.int32)) - 1, n + k_size)
+    order = jnp.zeros((n + k_size,), jnp.int32).at[place].set(
+        jnp.arange(n, dtype=jnp.int32), mode="drop")
+
+    def body(c):
+        b, fl, it, shared = c
+        idx = jax.lax.dynamic_slice_in_dim(order, b * k_size, k_size)
+        valid = (b * k_size + jnp.arange(k_size)) < count
+        sub = _unpack(fl[idx], it[idx], shared)
+        sub = _check(sub, sides, price[idx], path_index[idx], step, prm, st, seed, tol, valid)
+        fl_k, it_k, shared = _pack(sub)
+        dest = jnp.where(valid, idx, n)
+        return (b + 1, fl.at[dest].set(fl_k, mode="drop"), it.at[dest].set(it_k, mode="drop"),
+                shared)
+
+    n_batches = (count + k_size - 1) // k_size
+    _, fl, it, shared = jax.lax.while_loop(lambda c: c[0] < n_batches, body,
+                                           (jnp.zeros((), jnp.int32), fl, it, shared))
     if st.drawdown_slots:
-        rows = jnp.arange(s.fund.shape[0])
-        s = s._replace(dd_hist=s.dd_hist.at[rows, s.dd_ptr].set(s.fund),
+        s = _unpack(fl, it, shared)
+        s = s._replace(dd_hist=s.dd_hist.at[jnp.arange(n), s.dd_ptr].set(s.fund),
                        dd_ptr=(s.dd_ptr + 1) % st.drawdown_slots)
-    return s
+        fl, it, shared = _pack(s)
+    return fl, it, shared
 
 
 def _gini(x: jax.Array, mask: jax.Array) -> jax.Array:
     """Gini coefficient of the nonnegative amounts x over mask (0 when all are zero)."""
     x = jnp.where(mask, jnp.maximum(x, 0.0), 0.0)
     n = jnp.sum(mask)
-    xs = jnp.sort(jnp.where(mask, x, jnp.inf))
+    # nonnegative floats sort like their bit patterns as integers, and XLA sorts integers several
+    # times faster than floats (no total-order comparator)
+    ints = jnp.int64 if x.dtype == jnp.float64 else jnp.int32
+    bits = jax.lax.bitcast_convert_type(jnp.where(mask, x, jnp.inf), ints)
+    xs = jax.lax.bitcast_convert_type(jax.lax.sort(bits, is_stable=False), x.dtype)
     xs = jnp.where(jnp.isfinite(xs), xs, 0.0)
     # with the masked entries sorted last and zeroed, ranks 1..n refer to the real entries
     ranks = jnp.arange(1, x.shape[0] + 1, dtype=x.dtype)
@@ -686,27 +884,44 @@ def _rest_pnl(sides, s: _State, final):
 # ----------------------------------------------------------------------------- the scan
 
 
-def _blocks_map(fn, mask, inputs, outputs, block: int):
-    """outputs[i] = fn(inputs[i]) for the paths where mask holds, in blocks of ``block`` paths."""
+def _blocks_map(fn, mask, inputs, outputs, block: int, pool=None, slot=None, write=True):
+    """outputs[i] = fn(inputs[i]) for the paths where mask holds, in blocks of ``block`` paths.
+
+    With a ``pool`` (a tree of arrays with a leading axis of pool rows) path i's row is
+    ``pool[slot[i]]``: then ``fn(row_i, inputs_i)`` returns ``(new_row_i, output_i)`` and the new
+    rows are written back (``write``; rows past the pool are dropped). Returns the outputs, and
+    the pool when one is given.
+    """
     n = mask.shape[0]
     count = jnp.sum(mask)
     order = jnp.argsort(~mask, stable=True)
     order = jnp.concatenate([order, jnp.zeros((block,), order.dtype)])
+    size = 0 if pool is None else jax.tree.leaves(pool)[0].shape[0]
 
     def body(carry):
-        k, outputs = carry
+        k, outputs, pool = carry
         idx = jax.lax.dynamic_slice_in_dim(order, k * block, block)
         valid = (k * block + jnp.arange(block)) < count
-        res = jax.vmap(fn)(jax.tree.map(lambda a: a[idx], inputs))
+        ins = jax.tree.map(lambda a: a[idx], inputs)
+        if pool is None:
+            res = jax.vmap(fn)(ins)
+        else:
+            sl = slot[idx]
+            new_rows, res = jax.vmap(fn)(jax.tree.map(lambda a: a[sl], pool), ins)
+            if write:
+                # slot 0 is the shared static row: never written (fn leaves it unchanged anyway)
+                at = jnp.where(valid & (sl > 0) & (sl < size), sl, size)
+                pool = jax.tree.map(lambda o, r: o.at[at].set(r.astype(o.dtype), mode="drop"),
+                                    pool, new_rows)
         dest = jnp.where(valid, idx, n)  # rows past the end are dropped
         outputs = jax.tree.map(lambda o, r: o.at[dest].set(r.astype(o.dtype), mode="drop"),
                                outputs, res)
-        return k + 1, outputs
+        return k + 1, outputs, pool
 
     n_blocks = (count + block - 1) // block
-    _, outputs = jax.lax.while_loop(lambda c: c[0] < n_blocks, body,
-                                    (jnp.zeros((), jnp.int32), outputs))
-    return outputs
+    _, outputs, pool = jax.lax.while_loop(lambda c: c[0] < n_blocks, body,
+                                          (jnp.zeros((), jnp.int32), outputs, pool))
+    return outputs if size == 0 else (outputs, pool)
 
 
 def _fast_side(side: _Side, ss: _SideState, sign: int, final, u_rec, prm: _Params, window: int):
@@ -814,24 +1029,19 @@ def _settle_all(s: _State, sides, final, u_rec, prm, st, n_cohorts, probe_pos, t
         slow = slow | (fast.capital_injected > prm.capital + tol)
     if st.exact_settlement:
         slow = jnp.ones_like(slow)
-    row_axis = 0 if _dynamic(st.policy) else None
-    shared_rows = {}
-    if not _dynamic(st.policy):
-        shared_rows = {"long": {f: getattr(s.long, f)[0] for f in _ROWS},
-                       "short": {f: getattr(s.short, f)[0] for f in _ROWS}}
-        s = s._replace(long=s.long._replace(**dict.fromkeys(_ROWS, jnp.zeros((final.shape[0],)))),
-                       short=s.short._replace(**dict.fromkeys(_ROWS, jnp.zeros((final.shape[0],)))))
-    del row_axis
+    # the rows stay in their pools; each settled path reads its own
+    pool = ({f: getattr(s.long, f) for f in _ROWS}, {f: getattr(s.short, f) for f in _ROWS})
+    per_path = s._replace(long=s.long._replace(**dict.fromkeys(_ROWS)),
+                          short=s.short._replace(**dict.fromkeys(_ROWS)), pool_next=None)
 
-    def exact(args):
+    def exact(rows, args):
         s1, f, u = args
-        if shared_rows:
-            s1 = s1._replace(long=s1.long._replace(**shared_rows["long"]),
-                             short=s1.short._replace(**shared_rows["short"]))
+        s1 = s1._replace(long=s1.long._replace(**rows[0]), short=s1.short._replace(**rows[1]))
         res = _settle(s1, sides, f, u, prm, st, n_cohorts, probe_pos)
-        return {k: res[k] for k in out}
+        return rows, {k: res[k] for k in out}
 
-    out = _blocks_map(exact, slow, (s, final, u_rec), out, st.block)
+    out, _ = _blocks_map(exact, slow, (per_path, final, u_rec), out, st.block, pool=pool,
+                         slot=s.slot, write=False)
     out["backlog_final"] = backlog_final
     return out
 
@@ -841,51 +1051,60 @@ def _run_chunk(sides, prm: _Params, log_prices, token_z, u_rec, path_index, prob
                log_s0, *, static: _Static, seed: int, n_cohorts: int):
     n, steps = log_prices.shape
     dtype = log_prices.dtype
-    state = _init_state(sides, prm, static, n, dtype)
+    packed = _pack(_init_state(sides, prm, static, n, dtype))
     tol = _money_tolerance(sides, prm)
 
     def step(carry, xs):
-        state, prev_log = carry
-        t, logp, z = xs
+        packed, prev_log = carry
+        t, logp, *z = xs
         price = jnp.exp(logp)
         if static.fund_in_token:
+            state = _unpack(*packed)
             dlog = logp - prev_log
-            tok = prm.token_beta * dlog + prm.token_sigma * z - jnp.where(
+            tok = prm.token_beta * dlog + prm.token_sigma * z[0] - jnp.where(
                 dlog < -prm.cojump_threshold, prm.token_cojump, 0.0)
             new_fund = state.fund * jnp.exp(tok)
             state = state._replace(token_reval=state.token_reval + new_fund - state.fund,
                                    fund=new_fund)
             state = _shortfall_to_capital(state, prm, static.policy)
             state = state._replace(fund_min=jnp.minimum(state.fund_min, state.fund))
+            packed = _pack(state)
         is_check = (t % static.check_every) == 0
-        state = jax.lax.cond(
+        packed = jax.lax.cond(
             is_check,
-            lambda s: _check(s, sides, price, path_index, t, prm, static, seed, tol),
-            lambda s: s, state)
-        return (state, logp), None
+            lambda p: _check_active(*p, sides, price, path_index, t, prm, static, seed, tol),
+            lambda p: p, packed)
+        return (packed, logp), None
 
     ts = jnp.arange(1, steps + 1, dtype=jnp.int32)
-    xs = (ts, log_prices.T, token_z.T)
+    xs = (ts, log_prices.T, token_z.T) if static.fund_in_token else (ts, log_prices.T)
     prev0 = jnp.full((n,), log_s0, dtype)
-    (state, _), _ = jax.lax.scan(step, (state, prev0), xs)
+    (packed, _), _ = jax.lax.scan(step, (packed, prev0), xs)
+    state = _unpack(*packed)
     final = jnp.exp(log_prices[:, -1]) * state.impact
-    return _settle_all(state, sides, final, u_rec, prm, static, n_cohorts, probe_pos, tol)
+    out = _settle_all(state, sides, final, u_rec, prm, static, n_cohorts, probe_pos, tol)
+    return out, state.pool_next
 
 
 def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: float, seed: int,
                    path_index, dt: float = 1 / 365, policy: str | None = None,
                    block: int | None = None, settle_window: int = 32,
                    exact_settlement: bool = False,
-                   rows_budget: int = 1 << 26, lanes: int = 64) -> dict[str, np.ndarray]:
+                   rows_budget: int = 1 << 26, lanes: int = 64,
+                   compact: int = 1024, workers: int | None = None) -> dict[str, np.ndarray]:
     """Run the venue over a chunk of price paths.
 
     log_prices: log S_t for t = 1..T, shape (paths, T); ``s0`` is S_0 in USD. path_index: the
     global indices of the paths (for the venue's random numbers). ``policy`` overrides
     ``venue.policy`` (common random numbers across policies). Returns per-path numpy arrays named
     as in docs/venue.md, plus ``cohort_damped``/``cohort_undamped`` (paths, cohorts) and
-    ``probe_damped``/``probe_undamped`` (paths, probes), USD. Policies that change positions keep
-    per-path account rows; the chunk is split so those stay within ``rows_budget`` bytes (the
-    numbers do not depend on the split).
+    ``probe_damped``/``probe_undamped`` (paths, probes), USD. Policies that change positions give
+    each path with ADL a private row of account state from a pool of at most ``rows_budget``
+    bytes; a batch that needs more reruns in smaller batches (the numbers do not depend on it).
+
+    Knobs that never change the numbers: ``compact``, the paths per batch of a check;
+    ``block``, paths per ADL block; ``lanes``, the padding of batches; ``workers``, the parts of
+    the chunk run side by side (default: one per CPU core on a CPU, else 1).
     """
     policy = policy or venue.policy
     if policy not in POLICIES:
@@ -905,11 +1124,12 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
                      drawdown_slots=slots, fund_in_token=venue.fund_in_token,
                      has_capacity=math.isfinite(venue.capacity),
                      settle_window=settle_window, exact_settlement=exact_settlement,
-                     block=block or 4)  # fixed: reductions must not depend on the batch
+                     block=block or 4,  # fixed: reductions must not depend on the batch
+                     pool=0, compact=0)
     if venue.fund_in_token:
         token_z = token_normals(seed, path_index, steps).astype(dtype) * math.sqrt(dt)
     else:
-        token_z = jnp.zeros((n, steps), dtype)
+        token_z = jnp.zeros((n, 0), dtype)  # not read
     u_rec = recourse_uniform(seed, path_index).astype(dtype)
     # probes: position of each probe account in the (long-sorted, short-sorted) concatenation
     pos_of = np.empty(accounts.n, np.int64)
@@ -917,26 +1137,52 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     pos_of[np.asarray(sides[1].index)] = len(sides[0].q) + np.arange(len(sides[1].q))
     probe_pos = jnp.asarray(pos_of[accounts.probe_index], jnp.int32)
     prm = _params(venue, dtype)
-    # per-path account rows cost 6 x accounts x itemsize per path: run in sub-batches that keep
-    # them within rows_budget bytes, all of one size so one compiled program serves them all
-    per_path = 6 * (accounts.n + 2) * jnp.dtype(dtype).itemsize if _dynamic(policy) else 0
     # Batches are padded to a multiple of `lanes` paths: XLA's vectorised loops may fuse a
     # multiply-add differently in a scalar remainder, so every path must run in full vectors
     # for the numbers not to depend on the chunk size.
     sub = -(-n // lanes) * lanes
-    if per_path:
-        sub = min(sub, max(lanes, rows_budget // per_path // lanes * lanes))
-    outs = []
-    for lo in range(0, n, sub):
-        hi = min(lo + sub, n)
-        pad = sub - (hi - lo)
-        def cut(a, lo=lo, hi=hi, pad=pad):
+    # A private account row costs 6 x accounts numbers; `fit` paths' rows fit in rows_budget.
+    # The pool first gets that many rows for the whole chunk (ADL is rare); a batch whose paths
+    # need more reruns in batches of `fit` paths with a row for each (same numbers either way).
+    per_path = 6 * (accounts.n + 2) * jnp.dtype(dtype).itemsize if _dynamic(policy) else 0
+    fit = max(lanes, rows_budget // per_path // lanes * lanes) if per_path else sub
+
+    def run(lo: int, size: int, pool: int):
+        hi = min(lo + size, n)
+        pad = size - (hi - lo)
+
+        def cut(a):
             a = a[lo:hi]
             return jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]) if pad > 0 else a
-        res = _run_chunk(sides, prm, cut(log_prices), cut(token_z), cut(u_rec), cut(path_index),
-                         probe_pos, jnp.asarray(math.log(s0), dtype), static=static, seed=seed,
-                         n_cohorts=len(accounts.cohort_names))
-        outs.append({k: np.asarray(v)[: hi - lo] for k, v in res.items()})
+
+        res, used = _run_chunk(
+            sides, prm, cut(log_prices), cut(token_z), cut(u_rec), cut(path_index), probe_pos,
+            jnp.asarray(math.log(s0), dtype),
+            static=static._replace(pool=pool, compact=min(size, compact)), seed=seed,
+            n_cohorts=len(accounts.cohort_names))
+        return {k: np.asarray(v)[: hi - lo] for k, v in res.items()}, int(used)
+
+    def part(lo: int) -> dict[str, np.ndarray]:
+        res, used = run(lo, sub, min(sub, fit) if per_path else 0)
+        if used > min(sub, fit) and per_path:
+            parts = [run(a, fit, fit)[0] for a in range(lo, min(lo + sub, n), fit)]
+            res = {k: np.concatenate([p[k] for p in parts]) for k in res}
+        return res
+
+    # The scan over steps runs on one core: on a CPU, parts of the chunk run side by side, one
+    # thread each (paths are independent, so the numbers do not change).
+    if workers is None:
+        workers = (os.cpu_count() or 1) if jax.default_backend() == "cpu" else 1
+    workers = max(1, min(workers, sub // lanes))
+    if workers > 1:
+        sub = -(-sub // workers // lanes) * lanes
+    starts = list(range(0, n, sub))
+    first = part(starts[0])  # compiles once, before the threads start
+    if len(starts) > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            outs = [first, *pool.map(part, starts[1:])]
+    else:
+        outs = [first]
     return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
 
 
