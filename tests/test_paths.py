@@ -22,6 +22,13 @@ from tailrisk.paths._increments import TRACE_COUNT
 from tailrisk.paths._params import student_t_table
 from tailrisk.paths._quantile import table_error, table_quantile_host
 from tailrisk.paths._risk_neutral import student_t_scale
+from tailrisk.paths._stable_table import (
+    TABLE_ALPHA_MIN,
+    StableLaw,
+    stable_law,
+    stable_table,
+    tail_series,
+)
 
 KEY = stream_key(2024, STREAM_PRICE)
 DAY = 1.0 / 365.0
@@ -73,6 +80,11 @@ TWINS = {
     "stable_1.3_skew": (config.StableModel(name="stable", alpha=1.3, beta=0.5), _stable_twin),
     "stable_1.0_skew": (config.StableModel(name="stable", alpha=1.0, beta=-0.3), _stable_twin),
     "stable_0.7_skew": (config.StableModel(name="stable", alpha=0.7, beta=0.6), _stable_twin),
+    # one-sided corners, the Gaussian end, and the Chambers-Mallows-Stuck fallback below the table
+    "stable_1.0_beta1": (config.StableModel(name="stable", alpha=1.0, beta=1.0), _stable_twin),
+    "stable_0.7_beta-1": (config.StableModel(name="stable", alpha=0.7, beta=-1.0), _stable_twin),
+    "stable_2.0": (config.StableModel(name="stable", alpha=2.0, beta=0.3), _stable_twin),
+    "stable_0.5_cms": (config.StableModel(name="stable", alpha=0.5, beta=0.3), _stable_twin),
 }
 
 
@@ -94,6 +106,115 @@ def test_quantile_table_error(nu):
     u = np.array([2.0**-33])
     far = table_quantile_host(table, u, upper=False)
     np.testing.assert_allclose(far, dist.ppf(u), rtol=2e-5)
+
+
+# --- the S1 stable law behind the stable sampler's quantile table --------------------------------
+
+STABLE_LAWS = [
+    (1.7, 0.0),
+    (1.3, 0.5),
+    (1.0, -0.3),
+    (1.0, 1.0),
+    (0.7, -1.0),
+    (1.5, 1.0),
+    (0.8, 0.6),
+    (1.01, 0.7),
+    (1.999, 0.2),
+]
+
+
+@pytest.mark.parametrize(("alpha", "beta"), STABLE_LAWS)
+def test_stable_quantiles_match_scipy(alpha, beta):
+    # scipy integrates Nolan's representation point by point with adaptive quadrature, an
+    # independent implementation: ~1e-13 in the body (beyond |z| ~ 150 it returns 0 or 1)
+    law = stable_law(alpha, beta)
+    u = np.array([3e-3, 0.03, 0.3])
+    np.testing.assert_allclose(st.levy_stable.cdf(law.ppf(u), alpha, beta), u, rtol=1e-9)
+    np.testing.assert_allclose(st.levy_stable.sf(law.isf(u), alpha, beta), u, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("alpha", "beta", "upper"), [(1.5, -1.0, True), (1.0, 1.0, False), (0.7, 1.0, False)]
+)
+def test_stable_thin_tail_quantiles_match_scipy(alpha, beta, upper):
+    # the light side of a one-sided law: P decays like exp(-c |z|^(alpha/|alpha-1|)) (alpha=1:
+    # doubly exponentially) or reaches the support's end; scipy is good to ~3e-8 there
+    law = stable_law(alpha, beta)
+    u = np.array([1e-9, 1e-6])
+    if upper:
+        p = st.levy_stable.sf(law.isf(u), alpha, beta)
+    else:
+        q = law.ppf(u)
+        p = st.levy_stable.cdf(q, alpha, beta)
+        if alpha < 1:
+            assert np.all(q > 0)  # S1(alpha < 1, beta = 1) lives on (0, inf)
+    np.testing.assert_allclose(p, u, rtol=1e-7)
+
+
+@pytest.mark.parametrize(("alpha", "beta"), [(1.7, 0.0), (1.3, 0.5), (1.0, -0.3), (0.7, 0.6)])
+def test_stable_far_tail_is_pareto(alpha, beta):
+    # P(Z > z) ~ C (1 + beta) z^-alpha, C = Gamma(alpha) sin(pi alpha / 2) / pi: the relative
+    # quantile error of the Pareto law shrinks towards u -> 0 on both sides
+    law = stable_law(alpha, beta)
+    c = math.gamma(alpha) * math.sin(math.pi * alpha / 2) / math.pi
+    u = np.array([1e-4, 1e-6, 1e-8, 2.0**-33])
+    for q, weight in ((law.isf(u), 1 + beta), (-law.ppf(u), 1 - beta)):
+        err = np.abs(q / (c * weight / u) ** (1 / alpha) - 1)
+        assert np.all(np.diff(err) < 0), err
+        assert err[-1] < 1e-8, err
+
+
+def test_stable_tail_quantiles_match_series():
+    u = np.array([1e-6, 1e-8, 2.0**-33])
+    # alpha != 1: the series of P(Z > z) in z^-alpha (convergent for alpha < 1, asymptotic above)
+    for alpha, beta in [(1.7, 0.0), (1.3, 0.5), (1.5, -0.5), (0.7, 0.6)]:
+        law, terms = stable_law(alpha, beta), 30 if alpha < 1 else 8
+        np.testing.assert_allclose(tail_series(law.isf(u), alpha, beta, terms), u, rtol=1e-9)
+        np.testing.assert_allclose(tail_series(-law.ppf(u), alpha, -beta, terms), u, rtol=1e-9)
+    # alpha = 1: P(Z > z) = a / (pi z) + 2 a beta (log z - 1 + gamma_E) / (pi z)^2
+    # + O(log^2 z / z^3), a = 1 + beta
+    for beta in (-0.3, 1.0):
+        z, a = stable_law(1.0, beta).isf(u), 1 + beta
+        two_terms = (
+            a / (math.pi * z) + 2 * a * beta * (np.log(z) - 1 + np.euler_gamma) / (math.pi * z) ** 2
+        )
+        np.testing.assert_allclose(two_terms, u, rtol=1e-9)
+
+
+def test_stable_cdf_is_continuous_through_alpha_one():
+    # the S0 law (S1 shifted by beta tan(pi alpha / 2)) is continuous in alpha, so the mean of
+    # the alpha = 1 +- delta cdfs (Nolan's alpha != 1 integral) must meet the alpha = 1 cdf (its
+    # own integral, another code path) to O(delta^2): measured 1.3e-7 and 1.3e-9
+    beta, x = 0.6, np.array([-3.0, -0.5, 0.2, 1.0, 4.0, 30.0])
+    at_one = stable_law(1.0, beta).cdf(x)
+    for delta, tol in ((1e-3, 4e-7), (1e-4, 4e-9)):
+        mean = np.mean(
+            [
+                StableLaw(a, beta).cdf(x + beta * math.tan(math.pi * a / 2))
+                for a in (1 + delta, 1 - delta)
+            ],
+            axis=0,
+        )
+        assert np.max(np.abs(mean - at_one)) < tol
+
+
+@pytest.mark.parametrize(
+    ("alpha", "beta", "bound"), [(1.7, 0.0, 1e-5), (1.0, 1.0, 1e-5), (0.7, -1.0, 2e-5)]
+)
+def test_stable_table_error(alpha, beta, bound):
+    law, table = stable_law(alpha, beta), stable_table(alpha, beta)
+    assert alpha >= TABLE_ALPHA_MIN
+    # linear interpolation errs most at cell midpoints; measured 2.3e-6, 5.7e-6, 8.3e-6
+    assert table_error(table, law.ppf, law.isf, points_per_cell=2) < bound
+    u = np.array([2.0**-33])
+    for upper, exact in ((False, law.ppf(u)), (True, law.isf(u))):
+        far = table_quantile_host(table, u, upper)
+        np.testing.assert_allclose(far - table.median, exact - table.median, rtol=1e-5)
+    if beta == -1.0 and alpha < 1:
+        # bounded above by 0: the upper quantile climbs towards it, in the table too
+        u = np.array([1e-3, 1e-6, 2.0**-33])
+        for q in (law.isf(u), table_quantile_host(table, u, upper=True)):
+            assert np.all(np.diff(q) > 0) and q[-1] < 0, q
 
 
 def test_garch_innovations_are_standardised_t():

@@ -25,6 +25,7 @@ from ..config import (
 )
 from . import _quantile
 from . import _risk_neutral as rn
+from ._stable_table import TABLE_ALPHA_MIN, stable_table
 
 #: jump count tables cover Poisson(lam T) up to a tail probability below this
 COUNT_TAIL = 1e-12
@@ -136,14 +137,19 @@ def kernel_params(model, steps: int, dt: float) -> dict:
             "sigma_j": model.sigma_j,
         }
     if name == "stable":
-        return {
+        p = {
             "drift": _log_drift(model, dt),
             "step_scale": rn.stable_step_scale(model, dt),
-            "alpha": model.alpha,
-            "beta": model.beta,
             "shift": rn.stable_unit_shift(model, dt),
             "clip": model.clip if risk_neutral else inf,
         }
+        # the table (one uint32 per draw) covers alpha >= TABLE_ALPHA_MIN; below it the
+        # sampler draws by Chambers-Mallows-Stuck (another kernel trace, see _stable_table)
+        if model.alpha >= TABLE_ALPHA_MIN:
+            p["table"] = stable_table(model.alpha, model.beta)
+        else:
+            p.update(alpha=model.alpha, beta=model.beta)
+        return p
     raise AssertionError(name)
 
 

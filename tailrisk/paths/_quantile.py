@@ -76,6 +76,29 @@ def build_table(
     limit = 1.0 / density_at_median
     lower = _side_log_ratio(median - ppf(u), u, limit)
     upper = _side_log_ratio(isf(u) - median, u, limit)
+    return _pack(lower, upper, median, n)
+
+
+def build_table_from_log_distance(
+    log_distance_lower: Callable[[np.ndarray], np.ndarray],
+    log_distance_upper: Callable[[np.ndarray], np.ndarray],
+    median: float,
+    density_at_median: float,
+    n: int = TABLE_SIZE,
+) -> QuantileTable:
+    """Like :func:`build_table`, from ``log|q(u) - median|`` of the lower and upper quantiles at
+    tail probability ``u`` (vectorised, ``u`` in ``(0, 1/2)``), so that quantiles beyond the
+    float64 range still give finite entries."""
+    s = grid(n)
+    u = np.exp(s[:-1])
+    log_half_minus_u = np.log(0.5 - u)
+    centre = -math.log(density_at_median)
+    lower = np.append(log_distance_lower(u) - log_half_minus_u, centre)
+    upper = np.append(log_distance_upper(u) - log_half_minus_u, centre)
+    return _pack(lower, upper, median, n)
+
+
+def _pack(lower: np.ndarray, upper: np.ndarray, median: float, n: int) -> QuantileTable:
     value = np.concatenate([lower, upper])
     h = (S_MAX - S_MIN) / (n - 1)
     slope_l = np.diff(lower, append=2 * lower[-1] - lower[-2])

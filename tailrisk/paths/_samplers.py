@@ -150,7 +150,8 @@ def _cms_one(v, w, beta, dtype, cos_v):
     return (shifted * jnp.sin(v) / cos_v - beta * jnp.log(half_pi * w * cos_v / shifted)) / half_pi
 
 
-def stable(key, p, *, steps, mode, dtype):
+def _stable_cms(key, p, steps, dtype):
+    """Standard S1(alpha, beta) by Chambers-Mallows-Stuck: two uint32 words per draw."""
     bits = jax.random.bits(key, (2, steps), jnp.uint32)
     # V = +-(pi/2 - pi t) with t in (0, 1/2) from 31 bits, so cos V = sin(pi t) keeps the
     # heavy tail (V near +-pi/2) resolved to probability 2**-32
@@ -164,11 +165,24 @@ def stable(key, p, *, steps, mode, dtype):
     t_w = ((b_w & jnp.uint32(0x7FFFFFFF)).astype(dtype) + 0.5) * dtype(2.0**-32)
     w = jnp.where((b_w >> 31) == 1, -jnp.log(t_w), -jnp.log1p(-t_w))
     alpha, beta = p["alpha"], p["beta"]
-    y = jax.lax.cond(
+    return jax.lax.cond(
         alpha == 1.0,
         lambda: _cms_one(v, w, beta, dtype, cos_v),
         lambda: _cms(v, w, alpha, beta, dtype, cos_v),
     )
+
+
+def stable(key, p, *, steps, mode, dtype):
+    """``drift + step_scale * clip(Y + shift, -clip, clip)``, ``Y`` standard S1(alpha, beta).
+
+    ``Y`` is read off the quantile table ``p["table"]`` with one uint32 per draw (built on the
+    host by ``_stable_table`` for alpha >= TABLE_ALPHA_MIN); params without a table (smaller
+    alpha) select Chambers-Mallows-Stuck instead, a separate trace.
+    """
+    if "table" in p:
+        y = _quantile.sample(jax.random.bits(key, (steps,), jnp.uint32), p["table"], dtype)
+    else:
+        y = _stable_cms(key, p, steps, dtype)
     y = jnp.clip(y + p["shift"], -p["clip"], p["clip"])
     return p["drift"] + p["step_scale"] * y
 
