@@ -196,8 +196,9 @@ def test_bench_prints_a_table_and_json(tmp_path, monkeypatch):
         calls["paths"] = (n_paths, steps)
         return [{"sampler": "gbm", "draws_per_s": 2.0e8, "median_s": 0.01}]
 
-    def fake_venue(n_paths, steps):
+    def fake_venue(n_paths, steps, **kw):
         calls["venue"] = (n_paths, steps)
+        calls["venue_options"] = kw
         return [{"policy": "queue_bitmex", "paths_per_s": 1234.5, "median_s": 0.5}]
 
     monkeypatch.setattr(tailrisk.paths, "bench_samplers", fake_samplers)
@@ -205,10 +206,19 @@ def test_bench_prints_a_table_and_json(tmp_path, monkeypatch):
     out = tmp_path / "bench.json"
     res = invoke("bench", "--paths", 64, "--steps", 8, "--json", out)
     assert res.exit_code == 0, res.output
-    assert calls == {"paths": (64, 8), "venue": (64, 8)}
+    assert calls["paths"] == (64, 8) and calls["venue"] == (64, 8)
+    assert calls["venue_options"] == {"n_accounts": 10_000, "chunk": 32_768, "repeats": 3}
     assert "draws/s" in res.output and "paths/s" in res.output and "queue_bitmex" in res.output
     data = json.loads(out.read_text())
     assert data["paths_rows"][0]["sampler"] == "gbm" and data["venue_rows"][0]["median_s"] == 0.5
+    res = invoke("bench", "--what", "venue", "--accounts", 500, "--chunk", 16, "--repeats", 1,
+                 "--policy", "none", "--policy", "random", "--no-curve")
+    assert res.exit_code == 0, res.output
+    assert calls["venue_options"] == {"n_accounts": 500, "chunk": 16, "repeats": 1,
+                                      "policies": ("none", "random"), "accounts_curve": (),
+                                      "reference_paths": 0}
+    res = invoke("bench", "--what", "venue", "--policy", "fifo")
+    assert res.exit_code == 2 and "fifo" in res.output
 
 
 def test_calibrate_passes_options_through(tmp_path, monkeypatch):

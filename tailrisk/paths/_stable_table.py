@@ -126,6 +126,16 @@ _UNIFORM_BREAKS = 24
 #: alpha = 1: layers narrower than this in tau are integrated in y = tan(theta) - t0
 _NARROW_TAU = 2.0
 _CHUNK = 1024
+
+
+def _in_chunks(integrals, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``integrals`` (three arrays shaped like its argument) over ``x`` in chunks of _CHUNK
+    points, which bounds the (points x nodes) work arrays."""
+    out = [np.empty_like(x) for _ in range(3)]
+    for s in range(0, x.size, _CHUNK):
+        for o, p in zip(out, integrals(x[s : s + _CHUNK]), strict=True):
+            o[s : s + _CHUNK] = p
+    return tuple(out)
 #: quantiles: Newton starts from cubic Hermite interpolation on this many points and stops after
 #: a step below _NEWTON_ACCEPT in v = log(distance) (the error after it is ~ its square)
 _START_GRID = 513
@@ -244,12 +254,7 @@ class _HalfNolan:
         if self.empty:
             zero = np.zeros_like(log_z)
             return zero, zero, zero
-        out = [np.empty_like(log_z) for _ in range(3)]
-        for s in range(0, log_z.size, _CHUNK):
-            part = self._integrals(log_z[s : s + _CHUNK])
-            for o, p in zip(out, part, strict=True):
-                o[s : s + _CHUNK] = p
-        return tuple(out)
+        return _in_chunks(self._integrals, log_z)
 
     def _integrals(self, log_z):
         k = self.power * log_z[:, None]
@@ -313,13 +318,7 @@ class _HalfOne:
 
     @_quiet
     def integrals(self, x: np.ndarray):
-        x = np.asarray(x, np.float64)
-        out = [np.empty_like(x) for _ in range(3)]
-        for s in range(0, x.size, _CHUNK):
-            part = self._integrals(x[s : s + _CHUNK])
-            for o, p in zip(out, part, strict=True):
-                o[s : s + _CHUNK] = p
-        return tuple(out)
+        return _in_chunks(self._integrals, np.asarray(x, np.float64))
 
     def _integrals(self, x):
         b = self.beta

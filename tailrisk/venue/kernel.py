@@ -26,7 +26,6 @@ number of steps.
 from __future__ import annotations
 
 import math
-import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import NamedTuple
@@ -337,10 +336,35 @@ def _power(x, b):
     return jnp.exp(b * jnp.log(x))  # log 0 = -inf gives 0
 
 
+def _prefix_sum(x: jax.Array) -> jax.Array:
+    """Inclusive prefix sum along the last axis, as an associative scan: XLA lowers cumsum to
+    a reduce-window, several times slower on a CPU."""
+    return jax.lax.associative_scan(jnp.add, x, axis=-1)
+
+
 def _prefix_count(flags: jax.Array) -> jax.Array:
-    """Inclusive running count of a boolean vector (int32). An associative scan: XLA's cumsum
-    on a CPU is a reduce-window whose cost grows with the square of the length."""
-    return jax.lax.associative_scan(jnp.add, flags.astype(jnp.int32))
+    """Inclusive running count of a boolean vector (int32)."""
+    return _prefix_sum(flags.astype(jnp.int32))
+
+
+def _compact(mask: jax.Array, pad: int) -> tuple[jax.Array, jax.Array]:
+    """The indices where ``mask`` holds, in order, then zeros (length ``len(mask) + pad``), and
+    their count: each index's place is its rank among the set flags, then one scatter (a sort
+    would cost far more on a CPU). Ranks come from the flags packed 32 to a word: a prefix sum
+    of the words' population counts plus the population count of the bits below in the word."""
+    n = mask.shape[0]
+    words = -(-n // 32)
+    flags = jnp.pad(mask, (0, words * 32 - n)).reshape(words, 32).astype(jnp.uint32)
+    shifts = jnp.arange(32, dtype=jnp.uint32)
+    packed = jnp.sum(flags << shifts, axis=1, dtype=jnp.uint32)
+    per_word = jax.lax.population_count(packed).astype(jnp.int32)
+    before = _prefix_sum(per_word) - per_word
+    below = (jnp.uint32(1) << shifts) - jnp.uint32(1)
+    rank = before[:, None] + jax.lax.population_count(packed[:, None] & below).astype(jnp.int32)
+    place = jnp.where(mask, rank.reshape(-1)[:n], n + pad)
+    order = jnp.zeros((n + pad,), jnp.int32).at[place].set(jnp.arange(n, dtype=jnp.int32),
+                                                           mode="drop")
+    return order, jnp.sum(per_word)
 
 
 def _pending(side: _Side, ss: _SideState, sign: int, mark: jax.Array) -> jax.Array:
@@ -385,8 +409,8 @@ def _water_fill(w, cap, gap, order):
     total_cap = jnp.sum(cap * w)
     cs, ws = cap[order], w[order]
     # f(lam) = sum_{cap <= lam} cap w + lam sum_{cap > lam} w, evaluated at each breakpoint cap_k
-    below = jnp.cumsum(cs * ws)
-    above = jnp.sum(ws) - jnp.cumsum(ws)
+    below = _prefix_sum(cs * ws)
+    above = jnp.sum(ws) - _prefix_sum(ws)
     f_at = below + cs * above
     k = jnp.searchsorted(f_at, gap, side="left")  # first breakpoint reaching the gap
     below_prev = jnp.where(k > 0, below[jnp.maximum(k - 1, 0)], 0.0)
@@ -419,7 +443,7 @@ def _queue_close(key, r_c, qa, opp: _Side):
     full = key > lo
     rem = qa - jnp.sum(jnp.where(full, r_c, 0.0))
     tied = jnp.where(key == lo, r_c, 0.0)[opp.by_index]  # in account-index order
-    c_tied = jnp.clip(rem - (jnp.cumsum(tied) - tied), 0.0, tied)[opp.index_rank]
+    c_tied = jnp.clip(rem - (_prefix_sum(tied) - tied), 0.0, tied)[opp.index_rank]
     return jnp.where(qa > 0, jnp.where(full, r_c, c_tied), 0.0)
 
 
@@ -448,7 +472,7 @@ def _adl(policy: str, opp: _Side, os_: _SideState, sign_o: int, mark, close_px, 
         # candidates in account-index order, cyclically from floor(U n_c): the queue place of a
         # candidate is (its rank among candidates - start) mod n_c; key = n_c - place
         cand_i = cand[opp.by_index]
-        rank = (jnp.cumsum(cand_i.astype(jnp.int32)) - 1)[opp.index_rank]
+        rank = (_prefix_count(cand_i) - 1)[opp.index_rank]
         start = jnp.floor(u * n_c).astype(jnp.int32)
         place = jnp.mod(rank - start, jnp.maximum(n_c, 1))
         c = _queue_close(jnp.where(cand, n_c - place, -1).astype(jnp.int32), r_c, qa, opp)
@@ -468,8 +492,8 @@ def _adl(policy: str, opp: _Side, os_: _SideState, sign_o: int, mark, close_px, 
     g = os_.g + c * sign_o * (close_px - opp.entry)
     z = jnp.zeros((1,), r.dtype)
     os_ = os_._replace(
-        cum_r=jnp.concatenate([z, jnp.cumsum(r_new)]),
-        cum_rb=jnp.concatenate([z, jnp.cumsum(r_new * opp.bank)]),
+        cum_r=jnp.concatenate([z, _prefix_sum(r_new)]),
+        cum_rb=jnp.concatenate([z, _prefix_sum(r_new * opp.bank)]),
         closed=os_.closed + c,
         g=g,
     )
@@ -486,7 +510,7 @@ def _haircut(opp: _Side, os_: _SideState, sign_o: int, mark, gap):
     w = jnp.where(cand, w, 0.0)
     x = _water_fill(w, opp.cap, gap, opp.cap_order)
     h = h + x
-    os_ = os_._replace(h=h, cum_h=jnp.concatenate([jnp.zeros((1,), h.dtype), jnp.cumsum(h)]))
+    os_ = os_._replace(h=h, cum_h=jnp.concatenate([jnp.zeros((1,), h.dtype), _prefix_sum(h)]))
     return os_, jnp.sum(x), jnp.sum(x > 0).astype(jnp.int32)
 
 
@@ -510,7 +534,7 @@ def _adl_blocks(fn, need, s: _State, opp_is_long: bool, extra, block: int):
     """
     n = need.shape[0]
     new = need & (s.slot == 0)
-    rank = jnp.cumsum(new.astype(jnp.int32)).astype(jnp.int32)
+    rank = _prefix_count(new)
     slot = jnp.where(new, s.pool_next + rank, s.slot)
     s = s._replace(slot=slot, pool_next=s.pool_next + rank[-1])
     os_ = s.long if opp_is_long else s.short
@@ -688,37 +712,57 @@ _INTS = ("liq_count", "adl_count", "adl_events", "dd_ptr", "slot")
 _NEXT = len(_FLOATS) + 2  # columns of the next untriggered liquidation price, long and short
 
 
+def _int_type(dtype):
+    return jnp.int64 if dtype == jnp.float64 else jnp.int32
+
+
 def _pack(s: _State, sides):
-    """(floats (paths, F), ints (paths, I), shared (pool rows, pool counter)). The floats also
-    hold each side's next untriggered liquidation price, so that finding the paths with
-    something to do at a check reads three columns and gathers nothing."""
+    """(state matrix (paths, columns), shared (pool rows, pool counter)).
+
+    One row a path: the float fields, each side's next untriggered liquidation price (so that
+    finding the paths with something to do at a check reads three columns and gathers nothing),
+    the drawdown history, then the integer fields with their bits stored as floats of the same
+    width (moved, never computed on), so a batch is one row gather and one row scatter.
+    """
     dtype = s.fund.dtype
     floats = [getattr(s, k).astype(dtype) for k in _FLOATS]
     floats += [s.long.cap_used.astype(dtype), s.short.cap_used.astype(dtype),
                sides[0].lq[s.long.n_trig], sides[1].lq[s.short.n_trig]]
-    fl = jnp.concatenate([jnp.stack(floats, axis=1), s.dd_hist.astype(dtype)], axis=1)
     ints = [getattr(s, k) for k in _INTS] + [
         s.converged, s.long.n_trig, s.long.n_done, s.short.n_trig, s.short.n_done]
-    it = jnp.stack([a.astype(jnp.int32) for a in ints], axis=1)
+    ints = jnp.stack([a.astype(_int_type(dtype)) for a in ints], axis=1)
+    mat = jnp.concatenate([jnp.stack(floats, axis=1), s.dd_hist.astype(dtype),
+                           jax.lax.bitcast_convert_type(ints, dtype)], axis=1)
     shared = ({f: getattr(s.long, f) for f in _ROWS}, {f: getattr(s.short, f) for f in _ROWS},
               s.pool_next)
-    return fl, it, shared
+    return mat, shared
 
 
-def _unpack(fl, it, shared) -> _State:
+_N_INTS = len(_INTS) + 5
+
+
+def _ints(mat) -> jax.Array:
+    """The integer columns of a state matrix, int32."""
+    bits = jax.lax.bitcast_convert_type(mat[:, -_N_INTS:], _int_type(mat.dtype))
+    return bits.astype(jnp.int32)
+
+
+def _unpack(mat, shared) -> _State:
     nf, ni = len(_FLOATS), len(_INTS)
+    it = _ints(mat)
     rows_l, rows_s, pool_next = shared
     return _State(
-        long=_SideState(n_trig=it[:, ni + 1], n_done=it[:, ni + 2], cap_used=fl[:, nf], **rows_l),
-        short=_SideState(n_trig=it[:, ni + 3], n_done=it[:, ni + 4], cap_used=fl[:, nf + 1],
+        long=_SideState(n_trig=it[:, ni + 1], n_done=it[:, ni + 2], cap_used=mat[:, nf],
+                        **rows_l),
+        short=_SideState(n_trig=it[:, ni + 3], n_done=it[:, ni + 4], cap_used=mat[:, nf + 1],
                          **rows_s),
-        converged=it[:, ni] != 0, dd_hist=fl[:, nf + 4:], pool_next=pool_next,
-        **{k: fl[:, j] for j, k in enumerate(_FLOATS)},
+        converged=it[:, ni] != 0, dd_hist=mat[:, nf + 4: -_N_INTS], pool_next=pool_next,
+        **{k: mat[:, j] for j, k in enumerate(_FLOATS)},
         **{k: it[:, j] for j, k in enumerate(_INTS)},
     )
 
 
-def _check_active(fl, it, shared, sides, price, path_index, step, prm: _Params, st: _Static,
+def _check_active(mat, shared, sides, price, path_index, step, prm: _Params, st: _Static,
                   seed: int, tol):
     """One check for every path (packed state), run only on the paths with something to do.
 
@@ -727,39 +771,33 @@ def _check_active(fl, it, shared, sides, price, path_index, step, prm: _Params, 
     is left exactly as it is, which is what the check would do to it. Every path is computed by
     the same program on batches of the same size, so its numbers do not depend on the others.
     """
-    n = fl.shape[0]
+    n = mat.shape[0]
     k_size = st.compact
-    mark = price * fl[:, 0]  # impact
-    todo = (mark <= fl[:, _NEXT]) | (mark >= fl[:, _NEXT + 1])
+    mark = price * mat[:, 0]  # impact
+    todo = (mark <= mat[:, _NEXT]) | (mark >= mat[:, _NEXT + 1])
     if st.has_capacity:  # a backlog waits for the next check
-        ni = len(_INTS)
+        ni, it = len(_INTS), _ints(mat)
         todo = todo | (it[:, ni + 2] < it[:, ni + 1]) | (it[:, ni + 4] < it[:, ni + 3])
-    running = _prefix_count(todo)
-    count = running[-1]
-    place = jnp.where(todo, running - 1, n + k_size)
-    order = jnp.zeros((n + k_size,), jnp.int32).at[place].set(
-        jnp.arange(n, dtype=jnp.int32), mode="drop")
+    order, count = _compact(todo, k_size)
 
     def body(c):
-        b, fl, it, shared = c
+        b, mat, shared = c
         idx = jax.lax.dynamic_slice_in_dim(order, b * k_size, k_size)
         valid = (b * k_size + jnp.arange(k_size)) < count
-        sub = _unpack(fl[idx], it[idx], shared)
+        sub = _unpack(mat[idx], shared)
         sub = _check(sub, sides, price[idx], path_index[idx], step, prm, st, seed, tol, valid)
-        fl_k, it_k, shared = _pack(sub, sides)
-        dest = jnp.where(valid, idx, n)
-        return (b + 1, fl.at[dest].set(fl_k, mode="drop"), it.at[dest].set(it_k, mode="drop"),
-                shared)
+        mat_k, shared = _pack(sub, sides)
+        return b + 1, mat.at[jnp.where(valid, idx, n)].set(mat_k, mode="drop"), shared
 
     n_batches = (count + k_size - 1) // k_size
-    _, fl, it, shared = jax.lax.while_loop(lambda c: c[0] < n_batches, body,
-                                           (jnp.zeros((), jnp.int32), fl, it, shared))
+    _, mat, shared = jax.lax.while_loop(lambda c: c[0] < n_batches, body,
+                                        (jnp.zeros((), jnp.int32), mat, shared))
     if st.drawdown_slots:
-        s = _unpack(fl, it, shared)
+        s = _unpack(mat, shared)
         s = s._replace(dd_hist=s.dd_hist.at[jnp.arange(n), s.dd_ptr].set(s.fund),
                        dd_ptr=(s.dd_ptr + 1) % st.drawdown_slots)
-        fl, it, shared = _pack(s, sides)
-    return fl, it, shared
+        mat, shared = _pack(s, sides)
+    return mat, shared
 
 
 def _gini(x: jax.Array, mask: jax.Array) -> jax.Array:
@@ -906,9 +944,7 @@ def _blocks_map(fn, mask, inputs, outputs, block: int, pool=None, slot=None, wri
     the pool when one is given.
     """
     n = mask.shape[0]
-    count = jnp.sum(mask)
-    order = jnp.argsort(~mask, stable=True)
-    order = jnp.concatenate([order, jnp.zeros((block,), order.dtype)])
+    order, count = _compact(mask, block)
     size = 0 if pool is None else jax.tree.leaves(pool)[0].shape[0]
 
     def body(carry):
@@ -1117,7 +1153,7 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
 
     Knobs that never change the numbers: ``compact``, the paths per batch of a check;
     ``block``, paths per ADL block; ``lanes``, the padding of batches; ``workers``, the parts of
-    the chunk run side by side (default: one per CPU core on a CPU, else 1).
+    the chunk run side by side (default 1).
     """
     policy = policy or venue.policy
     if policy not in POLICIES:
@@ -1137,7 +1173,7 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
                      drawdown_slots=slots, fund_in_token=venue.fund_in_token,
                      has_capacity=math.isfinite(venue.capacity),
                      settle_window=settle_window, exact_settlement=exact_settlement,
-                     block=block or 4,  # fixed: reductions must not depend on the batch
+                     block=block or 2,  # fixed: reductions must not depend on the batch
                      pool=0, compact=0)
     if venue.fund_in_token:
         token_z = token_normals(seed, path_index, steps).astype(dtype) * math.sqrt(dt)
@@ -1176,17 +1212,24 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
         return {k: np.asarray(v)[: hi - lo] for k, v in res.items()}, int(used)
 
     def part(lo: int) -> dict[str, np.ndarray]:
-        res, used = run(lo, sub, min(sub, fit) if per_path else 0)
-        if used > min(sub, fit) and per_path:
-            parts = [run(a, fit, fit)[0] for a in range(lo, min(lo + sub, n), fit)]
-            res = {k: np.concatenate([p[k] for p in parts]) for k in res}
-        return res
+        pool = min(sub, fit) if per_path else 0
+        res, used = run(lo, sub, pool)
+        if used <= pool:
+            return res
+        # more paths had ADL than the pool holds: rerun with a pool for all of them (a power of
+        # two, so few programs get compiled) if that stays within 4x the budget, else in
+        # batches of `fit` paths with a row for each
+        bigger = min(sub, 1 << math.ceil(math.log2(used)))
+        if bigger * per_path <= 4 * rows_budget:
+            return run(lo, sub, bigger)[0]
+        parts = [run(a, fit, fit)[0] for a in range(lo, min(lo + sub, n), fit)]
+        return {k: np.concatenate([p[k] for p in parts]) for k in res}
 
-    # The scan over steps runs on one core: on a CPU, parts of the chunk run side by side, one
-    # thread each (paths are independent, so the numbers do not change).
-    if workers is None:
-        workers = (os.cpu_count() or 1) if jax.default_backend() == "cpu" else 1
-    workers = max(1, min(workers, sub // lanes))
+    # Parts of the chunk can run side by side, one thread each (paths are independent, so the
+    # numbers do not change). Off by default: XLA already splits the large fusions of one
+    # program over the CPU cores, and on the 2-core benchmark machine two programs side by side
+    # were slower than one (206 against 244 ms for 32,768 paths of `none`).
+    workers = max(1, min(workers or 1, sub // lanes))
     if workers > 1:
         sub = -(-sub // workers // lanes) * lanes
     starts = list(range(0, n, sub))
