@@ -1192,7 +1192,7 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     sub = -(-n // lanes) * lanes
     # A private account row costs 6 x accounts numbers; `fit` paths' rows fit in rows_budget.
     # The pool first gets that many rows for the whole chunk (ADL is rare); a batch whose paths
-    # need more reruns in batches of `fit` paths with a row for each (same numbers either way).
+    # need more reruns (see `part`; the numbers are the same either way).
     per_path = 6 * (accounts.n + 2) * jnp.dtype(dtype).itemsize if _dynamic(policy) else 0
     fit = max(lanes, rows_budget // per_path // lanes * lanes) if per_path else sub
 
