@@ -557,7 +557,7 @@ def _adl_blocks(fn, need, s: _State, opp_is_long: bool, extra, block: int):
     return s, out
 
 
-def _batch(s: _State, sides, sign: int, mark, u, active, prm: _Params, st: _Static, tol):
+def _batch(s: _State, sides, sign: int, mark, rnd, active, prm: _Params, st: _Static, tol):
     """Steps 2-4 of a round for one side, for all paths at once; returns state, unwound notional."""
     opp = sides[1] if sign > 0 else sides[0]
     ss = s.long if sign > 0 else s.short
@@ -591,11 +591,16 @@ def _batch(s: _State, sides, sign: int, mark, u, active, prm: _Params, st: _Stat
         rel = 1e-9 if dtype == jnp.float64 else 1e-6
         need = phi > rel  # below that the close is round-off (docs/venue.md, Tolerances)
 
-        def fn(o, m, c, want, least, uu):
+        seed, path_index, step, k = rnd
+
+        def fn(o, m, c, want, least, path):
+            # the random policy's start point, drawn for this path only (docs/venue.md)
+            uu = (adl_uniform(seed, path, step, k).astype(m.dtype) if st.policy == "random"
+                  else jnp.zeros((), m.dtype))
             return _adl(st.policy, opp, o, -sign, m, c, want, least, uu)
 
         s, (qa, touched) = _adl_blocks(fn, need, s, sign < 0,
-                                       (mark, close_px, phi * qty, rel * qty, u), st.block)
+                                       (mark, close_px, phi * qty, rel * qty, path_index), st.block)
         covered = sign * qa * (close_px - fill)
         fund_x = fund_x + covered
         # when the candidates sufficed the fund sits exactly at its target (no float residue)
@@ -642,15 +647,15 @@ def _batch(s: _State, sides, sign: int, mark, u, active, prm: _Params, st: _Stat
     return s, unwound * mark
 
 
-def _round(s: _State, sides, price, u, active, prm: _Params, st: _Static, tol):
+def _round(s: _State, sides, price, rnd, active, prm: _Params, st: _Static, tol):
     sl, ss_ = sides
     mark = price * s.impact
     trig_l = jnp.maximum(s.long.n_trig, _count_triggered(sl, 1, mark))
     trig_s = jnp.maximum(s.short.n_trig, _count_triggered(ss_, -1, mark))
     s = s._replace(long=s.long._replace(n_trig=jnp.where(active, trig_l, s.long.n_trig)),
                    short=s.short._replace(n_trig=jnp.where(active, trig_s, s.short.n_trig)))
-    s, v_long = _batch(s, sides, 1, mark, u, active, prm, st, tol)
-    s, v_short = _batch(s, sides, -1, mark, u, active, prm, st, tol)
+    s, v_long = _batch(s, sides, 1, mark, rnd, active, prm, st, tol)
+    s, v_short = _batch(s, sides, -1, mark, rnd, active, prm, st, tol)
     push = prm.gamma * prm.eta
     move = (-push * _power(v_long / prm.depth, prm.beta_impact)
             + push * _power(v_short / prm.depth, prm.beta_impact))
@@ -689,11 +694,8 @@ def _check(s: _State, sides, price, path_index, step, prm: _Params, st: _Static,
 
     def body(c):
         k, s, active = c
-        if st.policy == "random":
-            u = adl_uniform(seed, path_index, step, k).astype(price.dtype)
-        else:
-            u = jnp.zeros_like(price)
-        s = _round(s, sides, price, u, active, prm, st, tol)
+        # the random policy's uniform is drawn only on the paths that run ADL (_batch)
+        s = _round(s, sides, price, (seed, path_index, step, k), active, prm, st, tol)
         return k + 1, s, _needs_round(s, sides, price) & valid
 
     _, s, _ = jax.lax.while_loop(cond, body, (jnp.zeros((), jnp.int32), s, active))
