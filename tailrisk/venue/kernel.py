@@ -331,6 +331,11 @@ def _count_triggered(side: _Side, sign: int, mark: jax.Array) -> jax.Array:
     return pos
 
 
+def _int_type(dtype):
+    """The integer type as wide as a float dtype (for moving or ordering float bit patterns)."""
+    return jnp.int64 if dtype == jnp.float64 else jnp.int32
+
+
 def _power(x, b):
     """x ** b for x >= 0, b > 0, as exp(b log x): several times cheaper than XLA's pow on a CPU."""
     return jnp.exp(b * jnp.log(x))  # log 0 = -inf gives 0
@@ -485,8 +490,8 @@ def _adl(policy: str, opp: _Side, os_: _SideState, sign_o: int, mark, close_px, 
             score = _scores(policy, opp, r, mark, upnl_unit)
         # candidates' scores are >= 0 (binance's is 0 at a zero maintenance rate) or +inf, and
         # nonnegative floats order like their bit patterns read as integers
-        ints = jnp.int64 if score.dtype == jnp.float64 else jnp.int32
-        bits = jax.lax.bitcast_convert_type(jnp.where(cand & (score > 0), score, 0.0), ints)
+        bits = jax.lax.bitcast_convert_type(jnp.where(cand & (score > 0), score, 0.0),
+                                            _int_type(score.dtype))
         c = _queue_close(jnp.where(cand, bits, -1), r_c, qa, opp)
     r_new = r - c
     g = os_.g + c * sign_o * (close_px - opp.entry)
@@ -674,19 +679,14 @@ def _backlog(s: _State) -> jax.Array:
                - _at(s.short.cum_r, s.slot, s.short.n_done)))
 
 
-def _starts_round(s: _State, sides, price) -> jax.Array:
-    """Paths with anything to do at this check: a newly triggered account or a backlog."""
-    backlog = (s.long.n_done < s.long.n_trig) | (s.short.n_done < s.short.n_trig)
-    return _needs_round(s, sides, price) | backlog
-
-
 def _check(s: _State, sides, price, path_index, step, prm: _Params, st: _Static, seed: int, tol,
            valid):
-    """One check for a batch of paths (``valid`` marks the real ones): rounds until nothing new
-    is triggered anywhere or max_rounds. A path with nothing to do is left exactly as it was."""
+    """One check for a batch of paths: rounds until nothing new is triggered anywhere or
+    max_rounds. ``valid`` marks the real paths of the batch, which are exactly the paths with
+    something to do (a newly triggered account or a backlog: see _check_active)."""
     zero = jnp.zeros_like(s.fund)
     s = s._replace(long=s.long._replace(cap_used=zero), short=s.short._replace(cap_used=zero))
-    active = _starts_round(s, sides, price) & valid
+    active = valid
 
     def cond(c):
         k, _, active = c
@@ -712,10 +712,6 @@ _FLOATS = ("impact", "fund", "fund_min", "capital_injected", "deficit", "shortfa
            "token_reval")
 _INTS = ("liq_count", "adl_count", "adl_events", "dd_ptr", "slot")
 _NEXT = len(_FLOATS) + 2  # columns of the next untriggered liquidation price, long and short
-
-
-def _int_type(dtype):
-    return jnp.int64 if dtype == jnp.float64 else jnp.int32
 
 
 def _pack(s: _State, sides):
@@ -808,8 +804,7 @@ def _gini(x: jax.Array, mask: jax.Array) -> jax.Array:
     n = jnp.sum(mask)
     # nonnegative floats sort like their bit patterns as integers, and XLA sorts integers several
     # times faster than floats (no total-order comparator)
-    ints = jnp.int64 if x.dtype == jnp.float64 else jnp.int32
-    bits = jax.lax.bitcast_convert_type(jnp.where(mask, x, jnp.inf), ints)
+    bits = jax.lax.bitcast_convert_type(jnp.where(mask, x, jnp.inf), _int_type(x.dtype))
     xs = jax.lax.bitcast_convert_type(jax.lax.sort(bits, is_stable=False), x.dtype)
     xs = jnp.where(jnp.isfinite(xs), xs, 0.0)
     # with the masked entries sorted last and zeroed, ranks 1..n refer to the real entries
