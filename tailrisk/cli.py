@@ -294,10 +294,11 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 @click.option("--paths", "n_paths", default=65_536, show_default=True, help="Paths per call.")
 @click.option("--steps", default=256, show_default=True, help="Steps per path.")
 @click.option("--accounts", "n_accounts", default=10_000, show_default=True,
+              type=click.IntRange(min=1),
               help="Venue benchmark: accounts in the generated population.")
-@click.option("--chunk", default=32_768, show_default=True,
+@click.option("--chunk", default=32_768, show_default=True, type=click.IntRange(min=1),
               help="Venue benchmark: paths per chunk (the RNG floor uses the same chunks).")
-@click.option("--repeats", default=3, show_default=True,
+@click.option("--repeats", default=3, show_default=True, type=click.IntRange(min=1),
               help="Venue benchmark: timed calls per row (the median is reported).")
 @click.option("--policy", "policies", multiple=True,
               type=click.Choice(POLICIES),

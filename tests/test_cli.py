@@ -219,6 +219,8 @@ def test_bench_prints_a_table_and_json(tmp_path, monkeypatch):
                                       "reference_paths": 0}
     res = invoke("bench", "--what", "venue", "--policy", "fifo")
     assert res.exit_code == 2 and "fifo" in res.output
+    res = invoke("bench", "--what", "venue", "--chunk", 0)
+    assert res.exit_code == 2 and "--chunk" in res.output
 
 
 def test_calibrate_passes_options_through(tmp_path, monkeypatch):
