@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -10,7 +12,13 @@ import pytest
 from tailrisk.config import parse_config
 from tailrisk.venue import POLICIES, VenueConfig, build_population
 from tailrisk.venue._accounts import Accounts
-from tailrisk.venue.kernel import _count_triggered, _prepare_side, _run_chunk, simulate_venue
+from tailrisk.venue.kernel import (
+    _count_triggered,
+    _event_sizes,
+    _prepare_side,
+    _run_chunk,
+    simulate_venue,
+)
 
 
 def _population(n: int = 40, seed: int = 0) -> Accounts:
@@ -49,6 +57,38 @@ def test_results_do_not_depend_on_chunking_or_sub_batches(policy):
     if policy != "none":
         # more paths had ADL than the 64-path pool holds: the rerun in smaller batches ran
         assert np.sum(whole["adl_events"] > 0) > 64
+
+
+@pytest.mark.parametrize(("policy", "settings"), [
+    ("none", {"capacity": 20.0}), ("queue_bitmex", {"check_every": 3, "gamma": 1.0}),
+    ("random", {}), ("pro_rata", {"capacity": 20.0, "check_every": 2}),
+])
+def test_event_schedule_equals_the_scan_over_every_step(policy, settings):
+    """Jumping each path to its next check with something to do gives the very same numbers as
+    visiting every check; small batches make the event schedule shrink its batch once."""
+    acc = _population()
+    lp = jnp.asarray(_log_prices(300, 40), jnp.float32)
+    venue = VenueConfig(policy=policy, fund=3.0, eta=0.01, depth=5_000.0, **settings)
+    run = partial(simulate_venue, acc, venue, lp, s0=100.0, seed=3, path_index=np.arange(300))
+    scan, events = run(schedule="scan"), run(schedule="events", compact=8)
+    for key, value in scan.items():
+        np.testing.assert_array_equal(value, events[key], key)
+    assert scan["liquidated_count"].sum() > 1000
+    if policy != "none":
+        assert np.sum(scan["adl_events"] > 0) > 100
+
+
+def test_event_schedule_sizes_and_its_limits():
+    assert _event_sizes(320, 8) == [320, 64]
+    assert _event_sizes(32768, 1024) == [32768, 4096, 1024]
+    acc = _population()
+    lp = jnp.asarray(_log_prices(4, 10), jnp.float32)
+    with pytest.raises(ValueError, match="schedule = 'events'"):
+        simulate_venue(acc, VenueConfig(drawdown=0.5, drawdown_window=4), lp, s0=100.0, seed=0,
+                       path_index=np.arange(4), schedule="events")
+    with pytest.raises(ValueError, match="schedule = 'fast'"):
+        simulate_venue(acc, VenueConfig(), lp, s0=100.0, seed=0, path_index=np.arange(4),
+                       schedule="fast")
 
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])

@@ -38,7 +38,7 @@ from ._accounts import Accounts
 from ._random import adl_uniform, recourse_uniform, token_normals
 from ._schema import CONTRACT_POLICIES, PNL_POLICIES, POLICIES, VenueConfig
 
-__all__ = ["OUTPUT_KEYS", "bench_venue", "simulate_venue"]
+__all__ = ["OUTPUT_KEYS", "SCHEDULES", "bench_venue", "simulate_venue"]
 
 OUTPUT_KEYS = (
     "fund_final", "fund_min", "shortfall", "capital_injected", "insolvent", "net_insolvent_debt",
@@ -47,6 +47,10 @@ OUTPUT_KEYS = (
     "winners", "winners_touched", "max_haircut_pct", "gini_haircut", "haircut_total", "overshoot",
     "covered",
 )
+#: how the kernel walks the grid: "events" jumps each path to its next check with something to
+#: do, "scan" visits every check; "auto" takes "events" where it applies (no drawdown rule, fund
+#: in USD). The numbers are the same.
+SCHEDULES = ("auto", "events", "scan")
 
 
 # ----------------------------------------------------------------------------- static tables
@@ -171,6 +175,7 @@ class _Static(NamedTuple):
     block: int  # paths handled together by one ADL block
     pool: int  # private account rows for this many paths (0 for policies that keep positions)
     compact: int  # paths per batch of a check (only the paths with something to do are checked)
+    events: bool  # the event schedule (_run_events) instead of a scan over every step
 
 
 # ----------------------------------------------------------------------------- chunk state
@@ -598,14 +603,15 @@ def _batch(s: _State, sides, sign: int, mark, rnd, active, prm: _Params, st: _St
 
         seed, path_index, step, k = rnd
 
-        def fn(o, m, c, want, least, path):
+        def fn(o, m, c, want, least, path, t):
             # the random policy's start point, drawn for this path only (docs/venue.md)
-            uu = (adl_uniform(seed, path, step, k).astype(m.dtype) if st.policy == "random"
+            uu = (adl_uniform(seed, path, t, k).astype(m.dtype) if st.policy == "random"
                   else jnp.zeros((), m.dtype))
             return _adl(st.policy, opp, o, -sign, m, c, want, least, uu)
 
-        s, (qa, touched) = _adl_blocks(fn, need, s, sign < 0,
-                                       (mark, close_px, phi * qty, rel * qty, path_index), st.block)
+        s, (qa, touched) = _adl_blocks(
+            fn, need, s, sign < 0, (mark, close_px, phi * qty, rel * qty, path_index, step),
+            st.block)
         covered = sign * qa * (close_px - fill)
         fund_x = fund_x + covered
         # when the candidates sufficed the fund sits exactly at its target (no float residue)
@@ -683,7 +689,10 @@ def _check(s: _State, sides, price, path_index, step, prm: _Params, st: _Static,
            valid):
     """One check for a batch of paths: rounds until nothing new is triggered anywhere or
     max_rounds. ``valid`` marks the real paths of the batch, which are exactly the paths with
-    something to do (a newly triggered account or a backlog: see _check_active)."""
+    something to do (a newly triggered account or a backlog: see _check_active); the others
+    come out unchanged but for ``cap_used``, which only lives within a check. ``step`` is the
+    grid step of the check, one per path or one for all."""
+    step = jnp.broadcast_to(step, path_index.shape)
     zero = jnp.zeros_like(s.fund)
     s = s._replace(long=s.long._replace(cap_used=zero), short=s.short._replace(cap_used=zero))
     active = valid
@@ -699,8 +708,9 @@ def _check(s: _State, sides, price, path_index, step, prm: _Params, st: _Static,
         return k + 1, s, _needs_round(s, sides, price) & valid
 
     _, s, _ = jax.lax.while_loop(cond, body, (jnp.zeros((), jnp.int32), s, active))
-    return s._replace(converged=s.converged & ~_needs_round(s, sides, price),
-                      backlog_max=jnp.maximum(s.backlog_max, _backlog(s) * price * s.impact),
+    backlog = jnp.maximum(s.backlog_max, _backlog(s) * price * s.impact)
+    return s._replace(converged=s.converged & ~(_needs_round(s, sides, price) & valid),
+                      backlog_max=jnp.where(valid, backlog, s.backlog_max),
                       fund_min=jnp.minimum(s.fund_min, s.fund))
 
 
@@ -796,6 +806,130 @@ def _check_active(mat, shared, sides, price, path_index, step, prm: _Params, st:
                        dd_ptr=(s.dd_ptr + 1) % st.drawdown_slots)
         mat, shared = _pack(s, sides)
     return mat, shared
+
+
+# ----------------------------------------------------------------------------- event schedule
+# Between two checks that do something, a path's state does not change (without a drawdown rule
+# or a fund held in the venue's token). So instead of visiting every check of every path, each
+# path jumps to its next check with something to do, found by a search over its prices, and the
+# paths run their checks side by side, each at its own step, in one large batch. Paths run out of
+# checks at different times: the batch shrinks (by 8x, to at least ``compact`` paths) when few
+# paths remain, so idle lanes cost little.
+
+_EVENT_BLOCK = 16  # checks per block of the next-check search
+
+
+class _Events(NamedTuple):
+    price: jax.Array  # price at each check, (paths, blocks x _EVENT_BLOCK), NaN-padded
+    lo: jax.Array  # smallest price of each block of checks, (paths, blocks)
+    hi: jax.Array  # largest
+    checks: int  # checks on the grid
+
+
+def _event_tables(log_prices, check_every: int) -> _Events:
+    n = log_prices.shape[0]
+    price = jnp.exp(log_prices[:, check_every - 1::check_every])  # checks at t = k check_every
+    # computed once: XLA would otherwise fuse the exp into each of the reductions below
+    price = jax.lax.optimization_barrier(price)
+    checks = price.shape[1]
+    nb = max(1, -(-checks // _EVENT_BLOCK))
+    # the last block is padded with copies of the last price, which change no block's extremes;
+    # the search never looks past the last check. (A NaN price hides its whole block from the
+    # search, where a scan would still check the block's other prices; such a path settles to
+    # NaN either way.)
+    price = jnp.pad(price, ((0, 0), (0, nb * _EVENT_BLOCK - checks)), mode="edge")
+    blocks = price.reshape(n, nb, _EVENT_BLOCK)
+    return _Events(price, jnp.min(blocks, axis=2), jnp.max(blocks, axis=2), checks)
+
+
+def _segments(table, rows, start, width: int):
+    """table[rows[i], start[i]: start[i] + width] for every lane: one contiguous slice each."""
+    return jax.vmap(lambda r, c: jax.lax.dynamic_slice(table, (r, c), (1, width))[0])(rows, start)
+
+
+def _next_check(ev: _Events, ids, done, s: _State, sides, has_capacity: bool) -> jax.Array:
+    """The first check (a column, 0-based) at or after column ``done`` where path ``ids`` has
+    something to do, ``ev.checks`` when none: the test of _check_active, ``price x impact`` at or
+    beyond a side's next untriggered liquidation price, or a backlog.
+
+    The rest of the current block of checks is tested one by one; beyond it, the first block
+    whose smallest or largest price triggers holds the answer (``fl(p x impact)`` is monotone in
+    ``p``, so the block test is exact), and that block is tested one by one.
+    """
+    width = _EVENT_BLOCK
+    nb = ev.lo.shape[1]
+    nl = sides[0].lq[s.long.n_trig][:, None]
+    ns = sides[1].lq[s.short.n_trig][:, None]
+    imp = s.impact[:, None]
+
+    def hits(p):
+        mark = p * imp
+        return (mark <= nl) | (mark >= ns)
+
+    cols = jnp.arange(width, dtype=jnp.int32)
+    blk = jnp.minimum(done // width, nb - 1)
+    col = (blk * width)[:, None] + cols
+    here = hits(_segments(ev.price, ids, blk * width, width)) & (col >= done[:, None]) & (
+        col < ev.checks)
+    k_here = jnp.min(jnp.where(here, cols, width), axis=1)
+    later = (jnp.arange(nb) > blk[:, None]) & ((ev.lo[ids] * imp <= nl) | (ev.hi[ids] * imp >= ns))
+    b2 = jnp.min(jnp.where(later, jnp.arange(nb, dtype=jnp.int32), nb), axis=1)
+    b2c = jnp.minimum(b2, nb - 1)
+    # a block past the current one that triggers holds a real check that triggers
+    k2 = jnp.min(jnp.where(hits(_segments(ev.price, ids, b2c * width, width)), cols, width),
+                 axis=1)
+    nxt = jnp.where(k_here < width, blk * width + k_here,
+                    jnp.where(b2 < nb, b2c * width + k2, ev.checks))
+    if has_capacity:  # a backlog waits for the very next check
+        backlog = (s.long.n_done < s.long.n_trig) | (s.short.n_done < s.short.n_trig)
+        nxt = jnp.where(backlog & (done < ev.checks), done, nxt)
+    return nxt
+
+
+def _event_sizes(n: int, smallest: int, lanes: int = 64) -> list[int]:
+    """Batch sizes of the event schedule: n, then 8x smaller (multiples of ``lanes``) down to
+    ``smallest``."""
+    smallest = -(-max(smallest, 1) // lanes) * lanes
+    sizes = [n]
+    while sizes[-1] > smallest:
+        sizes.append(max(smallest, -(-sizes[-1] // 8 // lanes) * lanes))
+    return sizes
+
+
+def _run_events(state: _State, sides, log_prices, path_index, prm: _Params, st: _Static,
+                seed: int, tol) -> _State:
+    """Every check of every path, visiting only the checks with something to do (see above)."""
+    n = log_prices.shape[0]
+    ev = _event_tables(log_prices, st.check_every)
+    out, shared = _pack(state, sides)
+    ids = jnp.arange(n, dtype=jnp.int32)  # the path in each lane; n: an empty lane
+    done = jnp.zeros((n,), jnp.int32)  # checks behind each lane's path
+    live = jnp.ones((n,), bool)
+    sizes = _event_sizes(n, st.compact)
+    s = state
+    for below in [*sizes[1:], 0]:  # the size of the next batch (0: none, run to the end)
+
+        def body(c, ids=ids):
+            s, done, live = c
+            nxt = _next_check(ev, ids, done, s, sides, st.has_capacity)
+            live = live & (nxt < ev.checks)
+            col = jnp.minimum(nxt, ev.checks - 1)
+            s = _check(s, sides, ev.price[ids, col], path_index[ids], (col + 1) * st.check_every,
+                       prm, st, seed, tol, live)
+            return s, jnp.where(live, nxt + 1, done), live
+
+        s, done, live = jax.lax.while_loop(lambda c, b=below: jnp.sum(c[2]) > b, body,
+                                           (s, done, live))
+        mat, shared = _pack(s, sides)
+        out = out.at[ids].set(mat, mode="drop")  # every path of the batch, finished or not
+        if below:  # the paths still running move to a smaller batch
+            order, count = _compact(live, below)
+            order = order[:below]
+            valid = jnp.arange(below) < count
+            s = _unpack(mat[order], shared)
+            ids = jnp.where(valid, ids[order], n)
+            done, live = done[order], valid
+    return _unpack(out, shared)
 
 
 def _gini(x: jax.Array, mask: jax.Array) -> jax.Array:
@@ -1097,8 +1231,14 @@ def _run_chunk(sides, prm: _Params, log_prices, token_z, u_rec, path_index, prob
                log_s0, *, static: _Static, seed: int, n_cohorts: int):
     n, steps = log_prices.shape
     dtype = log_prices.dtype
-    packed = _pack(_init_state(sides, prm, static, n, dtype), sides)
     tol = _money_tolerance(sides, prm)
+    if static.events:
+        state = _run_events(_init_state(sides, prm, static, n, dtype), sides, log_prices,
+                            path_index, prm, static, seed, tol)
+        final = jnp.exp(log_prices[:, -1]) * state.impact
+        out = _settle_all(state, sides, final, u_rec, prm, static, n_cohorts, probe_pos, tol)
+        return out, state.pool_next
+    packed = _pack(_init_state(sides, prm, static, n, dtype), sides)
 
     def step(carry, xs):
         packed, prev_log = carry
@@ -1137,7 +1277,8 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
                    block: int | None = None, settle_window: int = 32,
                    exact_settlement: bool = False,
                    rows_budget: int = 1 << 26, lanes: int = 64,
-                   compact: int = 1024, workers: int | None = None) -> dict[str, np.ndarray]:
+                   compact: int = 1024, workers: int | None = None,
+                   schedule: str = "auto") -> dict[str, np.ndarray]:
     """Run the venue over a chunk of price paths.
 
     log_prices: log S_t for t = 1..T, shape (paths, T); ``s0`` is S_0 in USD. path_index: the
@@ -1155,6 +1296,14 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     policy = policy or venue.policy
     if policy not in POLICIES:
         raise ValueError(f"policy = {policy!r}: must be one of {', '.join(POLICIES)}")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule = {schedule!r}: must be one of {', '.join(SCHEDULES)}")
+    # the event schedule needs a state that stays put between the checks that do something
+    events_ok = venue.drawdown is None and not venue.fund_in_token
+    if schedule == "events" and not events_ok:
+        raise ValueError("schedule = 'events': needs no drawdown rule and a fund in USD "
+                         "(the fund moves at every check otherwise); use 'auto' or 'scan'")
+    events = schedule != "scan" and events_ok
     log_prices = jnp.asarray(log_prices)
     if log_prices.ndim != 2:
         raise ValueError(f"log_prices has shape {log_prices.shape}: expected (paths, steps)")
@@ -1171,7 +1320,7 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
                      has_capacity=math.isfinite(venue.capacity),
                      settle_window=settle_window, exact_settlement=exact_settlement,
                      block=block or 2,  # fixed: reductions must not depend on the batch
-                     pool=0, compact=0)
+                     pool=0, compact=0, events=events)
     if venue.fund_in_token:
         token_z = token_normals(seed, path_index, steps).astype(dtype) * math.sqrt(dt)
     else:
