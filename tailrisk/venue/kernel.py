@@ -842,15 +842,17 @@ def _event_tables(log_prices, check_every: int) -> _Events:
     return _Events(price, jnp.min(blocks, axis=2), jnp.max(blocks, axis=2), checks)
 
 
-def _segments(table, rows, start, width: int):
-    """table[rows[i], start[i]: start[i] + width] for every lane: one contiguous slice each."""
+def _segments(table, start, width: int):
+    """table[i, start[i]: start[i] + width] for every row i: one contiguous slice each."""
+    rows = jnp.arange(table.shape[0], dtype=jnp.int32)
     return jax.vmap(lambda r, c: jax.lax.dynamic_slice(table, (r, c), (1, width))[0])(rows, start)
 
 
-def _next_check(ev: _Events, ids, done, s: _State, sides, has_capacity: bool) -> jax.Array:
-    """The first check (a column, 0-based) at or after column ``done`` where path ``ids`` has
-    something to do, ``ev.checks`` when none: the test of _check_active, ``price x impact`` at or
-    beyond a side's next untriggered liquidation price, or a backlog.
+def _next_check(ev: _Events, done, s: _State, sides, has_capacity: bool) -> jax.Array:
+    """The first check (a column, 0-based) at or after column ``done`` where each lane's path
+    (the lane's row of ``ev``) has something to do, ``ev.checks`` when none: the test of
+    _check_active, ``price x impact`` at or beyond a side's next untriggered liquidation price,
+    or a backlog.
 
     The rest of the current block of checks is tested one by one; beyond it, the first block
     whose smallest or largest price triggers holds the answer (``fl(p x impact)`` is monotone in
@@ -869,14 +871,14 @@ def _next_check(ev: _Events, ids, done, s: _State, sides, has_capacity: bool) ->
     cols = jnp.arange(width, dtype=jnp.int32)
     blk = jnp.minimum(done // width, nb - 1)
     col = (blk * width)[:, None] + cols
-    here = hits(_segments(ev.price, ids, blk * width, width)) & (col >= done[:, None]) & (
+    here = hits(_segments(ev.price, blk * width, width)) & (col >= done[:, None]) & (
         col < ev.checks)
     k_here = jnp.min(jnp.where(here, cols, width), axis=1)
-    later = (jnp.arange(nb) > blk[:, None]) & ((ev.lo[ids] * imp <= nl) | (ev.hi[ids] * imp >= ns))
+    later = (jnp.arange(nb) > blk[:, None]) & ((ev.lo * imp <= nl) | (ev.hi * imp >= ns))
     b2 = jnp.min(jnp.where(later, jnp.arange(nb, dtype=jnp.int32), nb), axis=1)
     b2c = jnp.minimum(b2, nb - 1)
     # a block past the current one that triggers holds a real check that triggers
-    k2 = jnp.min(jnp.where(hits(_segments(ev.price, ids, b2c * width, width)), cols, width),
+    k2 = jnp.min(jnp.where(hits(_segments(ev.price, b2c * width, width)), cols, width),
                  axis=1)
     nxt = jnp.where(k_here < width, blk * width + k_here,
                     jnp.where(b2 < nb, b2c * width + k2, ev.checks))
@@ -900,33 +902,34 @@ def _run_events(state: _State, sides, log_prices, path_index, prm: _Params, st: 
                 seed: int, tol) -> _State:
     """Every check of every path, visiting only the checks with something to do (see above)."""
     n = log_prices.shape[0]
-    ev = _event_tables(log_prices, st.check_every)
+    ev = _event_tables(log_prices, st.check_every)  # one row a lane, moved with the lanes
     out, shared = _pack(state, sides)
     ids = jnp.arange(n, dtype=jnp.int32)  # the path in each lane; n: an empty lane
     done = jnp.zeros((n,), jnp.int32)  # checks behind each lane's path
     live = jnp.ones((n,), bool)
-    sizes = _event_sizes(n, st.compact)
     s = state
-    for below in [*sizes[1:], 0]:  # the size of the next batch (0: none, run to the end)
+    for below in [*_event_sizes(n, st.compact)[1:], 0]:  # the next batch's size (0: none)
 
-        def body(c, ids=ids):
+        def body(c, ev=ev, paths=path_index[ids]):
             s, done, live = c
-            nxt = _next_check(ev, ids, done, s, sides, st.has_capacity)
+            nxt = _next_check(ev, done, s, sides, st.has_capacity)
             live = live & (nxt < ev.checks)
             col = jnp.minimum(nxt, ev.checks - 1)
-            s = _check(s, sides, ev.price[ids, col], path_index[ids], (col + 1) * st.check_every,
-                       prm, st, seed, tol, live)
+            price = jnp.take_along_axis(ev.price, col[:, None], axis=1)[:, 0]
+            s = _check(s, sides, price, paths, (col + 1) * st.check_every, prm, st, seed, tol,
+                       live)
             return s, jnp.where(live, nxt + 1, done), live
 
         s, done, live = jax.lax.while_loop(lambda c, b=below: jnp.sum(c[2]) > b, body,
                                            (s, done, live))
         mat, shared = _pack(s, sides)
         out = out.at[ids].set(mat, mode="drop")  # every path of the batch, finished or not
-        if below:  # the paths still running move to a smaller batch
+        if below:  # the paths still running move to a smaller batch, with their tables
             order, count = _compact(live, below)
             order = order[:below]
             valid = jnp.arange(below) < count
             s = _unpack(mat[order], shared)
+            ev = ev._replace(price=ev.price[order], lo=ev.lo[order], hi=ev.hi[order])
             ids = jnp.where(valid, ids[order], n)
             done, live = done[order], valid
     return _unpack(out, shared)
