@@ -230,18 +230,30 @@ def _dynamic(policy: str) -> bool:
     return policy in CONTRACT_POLICIES or policy in PNL_POLICIES
 
 
+def _pooled(policy: str) -> tuple[str, ...]:
+    """The per-account rows that a policy's ADL changes: those get a row per path with ADL in
+    the pool; the others stay one static row shared by every path."""
+    if policy in CONTRACT_POLICIES:
+        return ("cum_r", "cum_rb", "closed", "g")
+    if policy in PNL_POLICIES:
+        return ("cum_h", "h")
+    return ()
+
+
+def _static_rows(ss: _SideState, policy: str) -> dict:
+    """The rows a policy never changes, as plain per-account vectors (their one row)."""
+    return {f: getattr(ss, f)[0] for f in _ROWS if f not in _pooled(policy)}
+
+
 def _init_side(side: _Side, n: int, st: _Static) -> _SideState:
-    rows = st.pool + 1
     zi = jnp.zeros((n,), jnp.int32)
-
-    def tile(a):
-        return jnp.broadcast_to(a, (rows, *a.shape))
-
+    rows = dict(cum_r=side.cum_q, cum_rb=side.cum_qb, cum_h=jnp.zeros_like(side.cum_q),
+                closed=jnp.zeros_like(side.q), h=jnp.zeros_like(side.q), g=jnp.zeros_like(side.q))
+    pooled = _pooled(st.policy)
     return _SideState(
         n_trig=zi, n_done=zi, cap_used=jnp.zeros((n,), side.q.dtype),
-        cum_r=tile(side.cum_q), cum_rb=tile(side.cum_qb), cum_h=tile(jnp.zeros_like(side.cum_q)),
-        closed=tile(jnp.zeros_like(side.q)), h=tile(jnp.zeros_like(side.q)),
-        g=tile(jnp.zeros_like(side.q)),
+        **{f: jnp.broadcast_to(a, (st.pool + 1 if f in pooled else 1, *a.shape))
+           for f, a in rows.items()},
     )
 
 
@@ -534,7 +546,7 @@ def _target(s: _State, prm: _Params, st: _Static):
 _ROWS = ("cum_r", "cum_rb", "cum_h", "closed", "h", "g")
 
 
-def _adl_blocks(fn, need, s: _State, opp_is_long: bool, extra, block: int):
+def _adl_blocks(fn, need, s: _State, opp_is_long: bool, extra, st: _Static):
     """Run the per-path ADL ``fn(side_state_1, *extra_1) -> (side state, amount, touched)`` on
     the opposite side of the paths where ``need`` holds; return the state and (amount, touched).
 
@@ -549,18 +561,19 @@ def _adl_blocks(fn, need, s: _State, opp_is_long: bool, extra, block: int):
     s = s._replace(slot=slot, pool_next=s.pool_next + rank[-1])
     os_ = s.long if opp_is_long else s.short
     scalars = os_._replace(**dict.fromkeys(_ROWS))
+    pooled, fixed = _pooled(st.policy), _static_rows(os_, st.policy)
 
     def one(rows, args):
         sc, *ex = args
-        new_side, amount, touched = fn(sc._replace(**rows), *ex)
-        return {f: getattr(new_side, f) for f in _ROWS}, (amount, touched)
+        new_side, amount, touched = fn(sc._replace(**rows, **fixed), *ex)
+        return {f: getattr(new_side, f) for f in pooled}, (amount, touched)
 
     out = (jnp.zeros((n,), os_.cap_used.dtype), jnp.zeros((n,), jnp.int32))
-    pool = {f: getattr(os_, f) for f in _ROWS}
+    pool = {f: getattr(os_, f) for f in pooled}
     # most checks need no ADL anywhere: skip the block loop (and any copy of the rows) entirely
     out, pool = jax.lax.cond(
         jnp.any(need),
-        lambda: _blocks_map(one, need, (scalars, *extra), out, block, pool=pool, slot=slot),
+        lambda: _blocks_map(one, need, (scalars, *extra), out, st.block, pool=pool, slot=slot),
         lambda: (out, pool))
     os_ = os_._replace(**pool)
     s = s._replace(long=os_) if opp_is_long else s._replace(short=os_)
@@ -610,8 +623,7 @@ def _batch(s: _State, sides, sign: int, mark, rnd, active, prm: _Params, st: _St
             return _adl(st.policy, opp, o, -sign, m, c, want, least, uu)
 
         s, (qa, touched) = _adl_blocks(
-            fn, need, s, sign < 0, (mark, close_px, phi * qty, rel * qty, path_index, step),
-            st.block)
+            fn, need, s, sign < 0, (mark, close_px, phi * qty, rel * qty, path_index, step), st)
         covered = sign * qa * (close_px - fill)
         fund_x = fund_x + covered
         # when the candidates sufficed the fund sits exactly at its target (no float residue)
@@ -631,7 +643,7 @@ def _batch(s: _State, sides, sign: int, mark, rnd, active, prm: _Params, st: _St
             return _haircut(opp, o, -sign, m, g)
 
         s, (paid, touched) = _adl_blocks(fn, need, s, sign < 0, (mark, jnp.maximum(gap, 0.0)),
-                                         st.block)
+                                         st)
         fund_x = fund_x + paid
         fund_x = jnp.where(need & (paid >= gap * (1 - 1e-6)), jnp.maximum(fund_x, target),
                            fund_x)
@@ -1079,7 +1091,8 @@ def _blocks_map(fn, mask, inputs, outputs, block: int, pool=None, slot=None, wri
     """
     n = mask.shape[0]
     order, count = _compact(mask, block)
-    size = 0 if pool is None else jax.tree.leaves(pool)[0].shape[0]
+    leaves = jax.tree.leaves(pool)
+    size = leaves[0].shape[0] if leaves else 1  # an empty pool: every path reads row 0
 
     def body(carry):
         k, outputs, pool = carry
@@ -1104,7 +1117,7 @@ def _blocks_map(fn, mask, inputs, outputs, block: int, pool=None, slot=None, wri
     n_blocks = (count + block - 1) // block
     _, outputs, pool = jax.lax.while_loop(lambda c: c[0] < n_blocks, body,
                                           (jnp.zeros((), jnp.int32), outputs, pool))
-    return outputs if size == 0 else (outputs, pool)
+    return outputs if pool is None else (outputs, pool)
 
 
 def _fast_side(side: _Side, ss: _SideState, sign: int, final, u_rec, prm: _Params, window: int):
@@ -1213,13 +1226,16 @@ def _settle_all(s: _State, sides, final, u_rec, prm, st, n_cohorts, probe_pos, t
     if st.exact_settlement:
         slow = jnp.ones_like(slow)
     # the rows stay in their pools; each settled path reads its own
-    pool = ({f: getattr(s.long, f) for f in _ROWS}, {f: getattr(s.short, f) for f in _ROWS})
+    pooled = _pooled(st.policy)
+    pool = ({f: getattr(s.long, f) for f in pooled}, {f: getattr(s.short, f) for f in pooled})
+    fixed = (_static_rows(s.long, st.policy), _static_rows(s.short, st.policy))
     per_path = s._replace(long=s.long._replace(**dict.fromkeys(_ROWS)),
                           short=s.short._replace(**dict.fromkeys(_ROWS)), pool_next=None)
 
     def exact(rows, args):
         s1, f, u = args
-        s1 = s1._replace(long=s1.long._replace(**rows[0]), short=s1.short._replace(**rows[1]))
+        s1 = s1._replace(long=s1.long._replace(**rows[0], **fixed[0]),
+                         short=s1.short._replace(**rows[1], **fixed[1]))
         res = _settle(s1, sides, f, u, prm, st, n_cohorts, probe_pos)
         return rows, {k: res[k] for k in out}
 
