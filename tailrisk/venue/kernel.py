@@ -901,12 +901,14 @@ def _next_check(ev: _Events, done, s: _State, sides, has_capacity: bool) -> jax.
 
 
 def _event_sizes(n: int, smallest: int, lanes: int = 64) -> list[int]:
-    """Batch sizes of the event schedule: n, then 8x smaller (multiples of ``lanes``) down to
-    ``smallest``."""
+    """Batch sizes of the event schedule: n, then half, then 8x smaller each time (multiples of
+    ``lanes``) down to ``smallest``. Paths run out of checks gradually, so the first halving
+    pays most; every size is one more compiled copy of the check."""
     smallest = -(-max(smallest, 1) // lanes) * lanes
     sizes = [n]
     while sizes[-1] > smallest:
-        sizes.append(max(smallest, -(-sizes[-1] // 8 // lanes) * lanes))
+        shrink = 2 if len(sizes) == 1 else 8
+        sizes.append(max(smallest, -(-sizes[-1] // shrink // lanes) * lanes))
     return sizes
 
 
@@ -1144,16 +1146,22 @@ def _fast_side(side: _Side, ss: _SideState, sign: int, final, u_rec, prm: _Param
     und = pay
     n_side = side.q.shape[0]
     hit = _count_triggered(side, sign, final)
-    pos = nd[:, None] + jnp.arange(window)[None, :]
-    inwin = pos < jnp.maximum(hit, nd)[:, None]
-    posc = jnp.minimum(pos, n_side - 1)
-    raw = sign * side.q[posc] * (final[:, None] - side.entry[posc])
-    floor = -side.m_per_q[posc] * side.q[posc]
-    lift = jnp.where(inwin, jnp.maximum(floor - raw, 0.0), 0.0)
-    onehot = side.cohort[posc][..., None] == jnp.arange(n_coh)
-    corr = jnp.sum(lift[..., None] * onehot, axis=1)
+
+    def lifts():
+        pos = nd[:, None] + jnp.arange(window)[None, :]
+        inwin = pos < jnp.maximum(hit, nd)[:, None]
+        posc = jnp.minimum(pos, n_side - 1)
+        raw = sign * side.q[posc] * (final[:, None] - side.entry[posc])
+        floor = -side.m_per_q[posc] * side.q[posc]
+        lift = jnp.where(inwin, jnp.maximum(floor - raw, 0.0), 0.0)
+        onehot = side.cohort[posc][..., None] == jnp.arange(n_coh)
+        return jnp.sum(lift[..., None] * onehot, axis=1), jnp.sum(lift, axis=1)
+
+    # usually the last check liquidated everything the final mark triggers: nothing to lift
+    corr, short = jax.lax.cond(
+        jnp.any(hit > nd), lifts,
+        lambda: (jnp.zeros_like(pay), jnp.zeros(final.shape, final.dtype)))
     pay, und = pay + corr, und + corr
-    short = jnp.sum(lift, axis=1)
     overflow = (hit - nd) > window
     # recourse accounts: the loss beyond margin defaults with probability p
     rp = side.recourse_pos
