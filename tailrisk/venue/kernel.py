@@ -26,6 +26,8 @@ number of steps.
 from __future__ import annotations
 
 import math
+import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import NamedTuple
@@ -127,6 +129,21 @@ def _prepare_side(acc: Accounts, sign: int, dtype) -> _Side:
         cap_order=jnp.asarray(np.argsort(acc.cap[idx], kind="stable"), jnp.int32),
         cum_q=cum(q), cum_qb=cum(q * bank), cum_qm=cum(q * mpq),
     )
+
+
+# The sorted tables of a population, per dtype, kept while the population lives (an Accounts is
+# frozen): every chunk of a run reuses them instead of sorting the accounts again.
+_SIDES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_SIDES_LOCK = threading.Lock()
+
+
+def _sides(acc: Accounts, dtype) -> tuple[_Side, _Side]:
+    key = jnp.dtype(dtype).name
+    with _SIDES_LOCK:
+        cached = _SIDES.setdefault(acc, {})
+        if key not in cached:
+            cached[key] = (_prepare_side(acc, 1, dtype), _prepare_side(acc, -1, dtype))
+        return cached[key]
 
 
 class _Params(NamedTuple):
@@ -245,24 +262,44 @@ def _static_rows(ss: _SideState, policy: str) -> dict:
     return {f: getattr(ss, f)[0] for f in _ROWS if f not in _pooled(policy)}
 
 
-def _init_side(side: _Side, n: int, st: _Static) -> _SideState:
+def _static_row(side: _Side, field: str) -> jax.Array:
+    """Row 0 of a per-account field: its value on a path that has had no ADL."""
+    if field == "cum_r":
+        return side.cum_q
+    if field == "cum_rb":
+        return side.cum_qb
+    return jnp.zeros_like(side.cum_q if field == "cum_h" else side.q)
+
+
+def _pool_shapes(sides, st: _Static):
+    """Shapes of the pooled rows, (long, short) dicts of field: (pool + 1, accounts [+ 1])."""
+    return tuple({f: (st.pool + 1, _static_row(side, f).shape[0]) for f in _pooled(st.policy)}
+                 for side in sides)
+
+
+def _init_side(side: _Side, n: int, st: _Static, buffers: dict | None = None) -> _SideState:
+    """A side's initial state. The pooled rows use ``buffers`` when given (their contents do not
+    matter: row 0 is set here, and a path's row is filled at its first ADL event)."""
     zi = jnp.zeros((n,), jnp.int32)
-    rows = dict(cum_r=side.cum_q, cum_rb=side.cum_qb, cum_h=jnp.zeros_like(side.cum_q),
-                closed=jnp.zeros_like(side.q), h=jnp.zeros_like(side.q), g=jnp.zeros_like(side.q))
     pooled = _pooled(st.policy)
-    return _SideState(
-        n_trig=zi, n_done=zi, cap_used=jnp.zeros((n,), side.q.dtype),
-        **{f: jnp.broadcast_to(a, (st.pool + 1 if f in pooled else 1, *a.shape))
-           for f, a in rows.items()},
-    )
+    rows = {}
+    for f in _ROWS:
+        row = _static_row(side, f)
+        if f not in pooled:
+            rows[f] = row[None]
+        elif buffers is not None:
+            rows[f] = buffers[f].at[0].set(row)
+        else:
+            rows[f] = jnp.broadcast_to(row, (st.pool + 1, *row.shape))
+    return _SideState(n_trig=zi, n_done=zi, cap_used=jnp.zeros((n,), side.q.dtype), **rows)
 
 
-def _init_state(sides, prm: _Params, st: _Static, n: int, dtype) -> _State:
+def _init_state(sides, prm: _Params, st: _Static, n: int, dtype, buffers=(None, None)) -> _State:
     z = jnp.zeros((n,), dtype)
     zi = jnp.zeros((n,), jnp.int32)
     fund = jnp.full((n,), prm.fund, dtype)
     return _State(
-        long=_init_side(sides[0], n, st), short=_init_side(sides[1], n, st),
+        long=_init_side(sides[0], n, st, buffers[0]), short=_init_side(sides[1], n, st, buffers[1]),
         impact=jnp.ones((n,), dtype), fund=fund, fund_min=fund, capital_injected=z, deficit=z,
         shortfall=z, covered=z, liq_notional=z, liq_count=zi, adl_notional=z, adl_count=zi,
         adl_events=zi, backlog_max=z, fees=z, rest_dq=z, rest_dqx=z,
@@ -550,7 +587,8 @@ def _adl_blocks(fn, need, s: _State, opp_is_long: bool, extra, st: _Static):
     """Run the per-path ADL ``fn(side_state_1, *extra_1) -> (side state, amount, touched)`` on
     the opposite side of the paths where ``need`` holds; return the state and (amount, touched).
 
-    A path without a private row gets the next one of the pool first. Only those paths' rows are
+    A path without a private row gets the next one of the pool first, on both sides, filled from
+    the static row 0 (a reused pool holds another chunk's rows). Only those paths' rows are
     gathered (in blocks of ``block``) and written back, so a check whose batches the fund absorbs
     costs nothing here; paths without ADL get zeros.
     """
@@ -559,24 +597,26 @@ def _adl_blocks(fn, need, s: _State, opp_is_long: bool, extra, st: _Static):
     rank = _prefix_count(new)
     slot = jnp.where(new, s.pool_next + rank, s.slot)
     s = s._replace(slot=slot, pool_next=s.pool_next + rank[-1])
-    os_ = s.long if opp_is_long else s.short
+    os_, own = (s.long, s.short) if opp_is_long else (s.short, s.long)
     scalars = os_._replace(**dict.fromkeys(_ROWS))
     pooled, fixed = _pooled(st.policy), _static_rows(os_, st.policy)
 
     def one(rows, args):
         sc, *ex = args
-        new_side, amount, touched = fn(sc._replace(**rows, **fixed), *ex)
-        return {f: getattr(new_side, f) for f in pooled}, (amount, touched)
+        new_side, amount, touched = fn(sc._replace(**rows[0], **fixed), *ex)
+        # this side's rows pass through: a new path's row gets its static values
+        return ({f: getattr(new_side, f) for f in pooled}, rows[1]), (amount, touched)
 
     out = (jnp.zeros((n,), os_.cap_used.dtype), jnp.zeros((n,), jnp.int32))
-    pool = {f: getattr(os_, f) for f in pooled}
+    pool = ({f: getattr(os_, f) for f in pooled}, {f: getattr(own, f) for f in pooled})
     # most checks need no ADL anywhere: skip the block loop (and any copy of the rows) entirely
     out, pool = jax.lax.cond(
         jnp.any(need),
-        lambda: _blocks_map(one, need, (scalars, *extra), out, st.block, pool=pool, slot=slot),
+        lambda: _blocks_map(one, need, (scalars, *extra), out, st.block, pool=pool, slot=slot,
+                            read_slot=jnp.where(new, 0, slot)),
         lambda: (out, pool))
-    os_ = os_._replace(**pool)
-    s = s._replace(long=os_) if opp_is_long else s._replace(short=os_)
+    os_, own = os_._replace(**pool[0]), own._replace(**pool[1])
+    s = s._replace(long=os_, short=own) if opp_is_long else s._replace(short=os_, long=own)
     return s, out
 
 
@@ -655,7 +695,8 @@ def _batch(s: _State, sides, sign: int, mark, rnd, active, prm: _Params, st: _St
         )
     unwound = jnp.maximum(qty - qa, 0.0)
     liq_count = s.liq_count + (j - ss.n_done)
-    ss = ss._replace(n_done=j, cap_used=ss.cap_used + qty * mark)
+    # ADL may have filled this side's pool row of a path too (a new row): read the side again
+    ss = (s.long if sign > 0 else s.short)._replace(n_done=j, cap_used=ss.cap_used + qty * mark)
     s = s._replace(
         fund=fund_x,
         liq_notional=s.liq_notional + qty * mark,
@@ -1083,13 +1124,15 @@ def _rest_pnl(sides, s: _State, final):
 # ----------------------------------------------------------------------------- the scan
 
 
-def _blocks_map(fn, mask, inputs, outputs, block: int, pool=None, slot=None, write=True):
+def _blocks_map(fn, mask, inputs, outputs, block: int, pool=None, slot=None, write=True,
+                read_slot=None):
     """outputs[i] = fn(inputs[i]) for the paths where mask holds, in blocks of ``block`` paths.
 
     With a ``pool`` (a tree of arrays with a leading axis of pool rows) path i's row is
     ``pool[slot[i]]``: then ``fn(row_i, inputs_i)`` returns ``(new_row_i, output_i)`` and the new
-    rows are written back (``write``; rows past the pool are dropped). Returns the outputs, and
-    the pool when one is given.
+    rows are written back (``write``; rows past the pool are dropped). ``read_slot``, when given,
+    is the row path i reads instead of its own (a path's first ADL starts from the static row
+    0). Returns the outputs, and the pool when one is given.
     """
     n = mask.shape[0]
     order, count = _compact(mask, block)
@@ -1105,7 +1148,8 @@ def _blocks_map(fn, mask, inputs, outputs, block: int, pool=None, slot=None, wri
             res = jax.vmap(fn)(ins)
         else:
             sl = slot[idx]
-            new_rows, res = jax.vmap(fn)(jax.tree.map(lambda a: a[sl], pool), ins)
+            rd = sl if read_slot is None else read_slot[idx]
+            new_rows, res = jax.vmap(fn)(jax.tree.map(lambda a: a[rd], pool), ins)
             if write:
                 # slot 0 is the shared static row: never written (fn leaves it unchanged anyway)
                 at = jnp.where(valid & (sl > 0) & (sl < size), sl, size)
@@ -1253,19 +1297,26 @@ def _settle_all(s: _State, sides, final, u_rec, prm, st, n_cohorts, probe_pos, t
     return out
 
 
-@partial(jax.jit, static_argnames=("static", "seed", "n_cohorts"))
+@partial(jax.jit, static_argnames=("static", "seed", "n_cohorts"), donate_argnames=("buffers",))
 def _run_chunk(sides, prm: _Params, log_prices, token_z, u_rec, path_index, probe_pos,
-               log_s0, *, static: _Static, seed: int, n_cohorts: int):
+               log_s0, buffers=(None, None), *, static: _Static, seed: int, n_cohorts: int):
+    """One chunk of paths: (outputs, pool rows handed out, the pooled rows). ``buffers`` are
+    donated arrays for the pooled rows (see _init_side), returned for the next chunk."""
     n, steps = log_prices.shape
     dtype = log_prices.dtype
     tol = _money_tolerance(sides, prm)
-    if static.events:
-        state = _run_events(_init_state(sides, prm, static, n, dtype), sides, log_prices,
-                            path_index, prm, static, seed, tol)
+    init = _init_state(sides, prm, static, n, dtype, buffers)
+    pooled = _pooled(static.policy)
+
+    def finish(state):
         final = jnp.exp(log_prices[:, -1]) * state.impact
         out = _settle_all(state, sides, final, u_rec, prm, static, n_cohorts, probe_pos, tol)
-        return out, state.pool_next
-    packed = _pack(_init_state(sides, prm, static, n, dtype), sides)
+        rows = tuple({f: getattr(ss, f) for f in pooled} for ss in (state.long, state.short))
+        return out, state.pool_next, rows
+
+    if static.events:
+        return finish(_run_events(init, sides, log_prices, path_index, prm, static, seed, tol))
+    packed = _pack(init, sides)
 
     def step(carry, xs):
         packed, prev_log = carry
@@ -1293,10 +1344,33 @@ def _run_chunk(sides, prm: _Params, log_prices, token_z, u_rec, path_index, prob
     xs = (ts, log_prices.T, token_z.T) if static.fund_in_token else (ts, log_prices.T)
     prev0 = jnp.full((n,), log_s0, dtype)
     (packed, _), _ = jax.lax.scan(step, (packed, prev0), xs)
-    state = _unpack(*packed)
-    final = jnp.exp(log_prices[:, -1]) * state.impact
-    out = _settle_all(state, sides, final, u_rec, prm, static, n_cohorts, probe_pos, tol)
-    return out, state.pool_next
+    return finish(_unpack(*packed))
+
+
+# Pooled-row buffers handed from one chunk to the next (donated, so not allocated and filled
+# again for every chunk): the buffers of the last shape used, at most _BUFFERS_MAX bytes.
+_BUFFERS: dict = {"key": None, "free": []}
+_BUFFERS_LOCK = threading.Lock()
+_BUFFERS_MAX = 1 << 28
+
+
+def _take_buffers(shapes, dtype):
+    key = (shapes_key := tuple(tuple(sorted(d.items())) for d in shapes), jnp.dtype(dtype).name)
+    with _BUFFERS_LOCK:
+        if _BUFFERS["key"] == key and _BUFFERS["free"]:
+            return _BUFFERS["free"].pop()
+    del shapes_key
+    return tuple({f: jnp.zeros(shape, dtype) for f, shape in d.items()} for d in shapes)
+
+
+def _give_buffers(shapes, dtype, buffers) -> None:
+    key = (tuple(tuple(sorted(d.items())) for d in shapes), jnp.dtype(dtype).name)
+    size = sum(a.nbytes for a in jax.tree.leaves(buffers))
+    with _BUFFERS_LOCK:
+        if _BUFFERS["key"] != key:
+            _BUFFERS["key"], _BUFFERS["free"] = key, []
+        if size * (len(_BUFFERS["free"]) + 1) <= _BUFFERS_MAX:
+            _BUFFERS["free"].append(buffers)
 
 
 def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: float, seed: int,
@@ -1339,7 +1413,7 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     path_index = jnp.asarray(path_index, jnp.uint32)
     if path_index.shape != (n,):
         raise ValueError(f"path_index has shape {path_index.shape}: expected ({n},)")
-    sides = (_prepare_side(accounts, 1, dtype), _prepare_side(accounts, -1, dtype))
+    sides = _sides(accounts, dtype)
     # the checks within the window are the last floor(window / check_every) ones
     slots = 0 if venue.drawdown is None else max(1, venue.drawdown_window // venue.check_every)
     static = _Static(policy=policy, max_rounds=venue.max_rounds, check_every=venue.check_every,
@@ -1377,11 +1451,13 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
             a = a[lo:hi]
             return jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]) if pad > 0 else a
 
-        res, used = _run_chunk(
+        st = static._replace(pool=pool, compact=min(size, compact))
+        shapes = _pool_shapes(sides, st)
+        res, used, buffers = _run_chunk(
             sides, prm, cut(log_prices), cut(token_z), cut(u_rec), cut(path_index), probe_pos,
-            jnp.asarray(math.log(s0), dtype),
-            static=static._replace(pool=pool, compact=min(size, compact)), seed=seed,
-            n_cohorts=len(accounts.cohort_names))
+            jnp.asarray(math.log(s0), dtype), _take_buffers(shapes, dtype), static=st,
+            seed=seed, n_cohorts=len(accounts.cohort_names))
+        _give_buffers(shapes, dtype, buffers)
         return {k: np.asarray(v)[: hi - lo] for k, v in res.items()}, int(used)
 
     def part(lo: int) -> dict[str, np.ndarray]:
