@@ -98,7 +98,7 @@ def test_reused_pool_buffers_do_not_change_the_numbers(policy, monkeypatch):
 
 def test_event_schedule_sizes_and_its_limits():
     assert _event_sizes(320, 8) == [320, 192, 64]
-    assert _event_sizes(32768, 1024) == [32768, 16384, 2048, 1024]
+    assert _event_sizes(32768, 1024) == [32768, 16384, 4096, 1024]
     acc = _population()
     lp = jnp.asarray(_log_prices(4, 10), jnp.float32)
     with pytest.raises(ValueError, match="schedule = 'events'"):

@@ -941,14 +941,17 @@ def _next_check(ev: _Events, done, s: _State, sides, has_capacity: bool) -> jax.
     return nxt
 
 
+_SHRINK = (2, 4, 8)
+
+
 def _event_sizes(n: int, smallest: int, lanes: int = 64) -> list[int]:
-    """Batch sizes of the event schedule: n, then half, then 8x smaller each time (multiples of
-    ``lanes``) down to ``smallest``. Paths run out of checks gradually, so the first halving
-    pays most; every size is one more compiled copy of the check."""
+    """Batch sizes of the event schedule: n, then half, a quarter of that, then 8x smaller each
+    time (multiples of ``lanes``) down to ``smallest``. Paths run out of checks gradually, so
+    the first halvings pay most; every size is one more compiled copy of the check."""
     smallest = -(-max(smallest, 1) // lanes) * lanes
     sizes = [n]
     while sizes[-1] > smallest:
-        shrink = 2 if len(sizes) == 1 else 8
+        shrink = _SHRINK[min(len(sizes), len(_SHRINK)) - 1]
         sizes.append(max(smallest, -(-sizes[-1] // shrink // lanes) * lanes))
     return sizes
 
