@@ -45,7 +45,7 @@ def test_results_do_not_depend_on_chunking_or_sub_batches(policy):
              for a, b in ((0, 7), (7, 71), (71, 100))]
     # a memory budget of 64 paths' account rows splits the chunk into batches of 64
     small = simulate_venue(acc, venue, lp, s0=100.0, seed=3, path_index=np.arange(100),
-                           rows_budget=6 * (acc.n + 2) * 4 * 64)
+                           rows_budget=len(kernel._pooled(policy)) * (acc.n + 2) * 4 * 64)
     # checks in batches of 8 paths, and the chunk in three parts run side by side
     batched = simulate_venue(acc, venue, lp, s0=100.0, seed=3, path_index=np.arange(100),
                              compact=8, workers=3)

@@ -1440,10 +1440,11 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     # multiply-add differently in a scalar remainder, so every path must run in full vectors
     # for the numbers not to depend on the chunk size.
     sub = -(-n // lanes) * lanes
-    # A private account row costs 6 x accounts numbers; `fit` paths' rows fit in rows_budget.
-    # The pool first gets that many rows for the whole chunk (ADL is rare); a batch whose paths
-    # need more reruns (see `part`; the numbers are the same either way).
-    per_path = 6 * (accounts.n + 2) * jnp.dtype(dtype).itemsize if _dynamic(policy) else 0
+    # A private account row costs one number per account for each pooled field (4 for contract
+    # policies, 2 for PnL ones); `fit` paths' rows fit in rows_budget. The pool first gets that
+    # many rows for the whole chunk (ADL is rare); a batch whose paths need more reruns (see
+    # `part`; the numbers are the same either way).
+    per_path = len(_pooled(policy)) * (accounts.n + 2) * jnp.dtype(dtype).itemsize
     fit = max(lanes, rows_budget // per_path // lanes * lanes) if per_path else sub
 
     def run(lo: int, size: int, pool: int):
