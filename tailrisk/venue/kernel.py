@@ -8,19 +8,23 @@ margin and recorded haircut sits in positions k..j") are differences of prefix s
 triggered at this mark" is one gather in a table over a uniform grid of log prices plus a
 branchless search over the few accounts of neighbouring cells (``_search_grid``), so a check costs
 O(1) gathers whatever the population size. Only ADL events touch the accounts one by one, and only
-on the paths that have one: queue policies rank the top of the queue with ``lax.top_k`` and sort
-the whole side only when that does not reach the contracts to close.
+on the paths that have one: queue policies find the marginal account by bisection on the integer
+image of the scores (``_queue_close``), with no sort.
 
-Execution. A ``lax.scan`` runs over the steps of the grid for a whole chunk of paths. At a check
-only the paths that trigger something (typically a small share) are gathered into batches and run
-their liquidation rounds there (``_check_active``); the others are left as they are, which is what
-the check would do to them. The ADL logic runs only on the paths whose fund cannot absorb a batch,
-gathered into small blocks (``_blocks_map``). Per-account state that ADL changes (closes, proceeds,
-haircuts and their prefix sums) lives in a pool of rows: row 0 is the static table shared by every
-path, and a path gets a private row at its first ADL event. Settlement costs O(cohorts) per path
-except on paths where ADL changed positions or the settlement claws money back, which are settled
-account by account. Diagnostics are reduced inside the scan, so memory does not grow with the
-number of steps.
+Execution. Between two checks that do something a path's state does not change (without a
+drawdown rule or a fund held in the venue's token), so by default each path jumps to its next
+check with something to do (``_next_check``: a search over its prices in blocks of checks) and
+the paths run their checks side by side, each at its own step, in one batch that shrinks as
+paths run out of checks (``_run_events``). Otherwise a ``lax.scan`` runs over the steps for the
+whole chunk and, at a check, only the paths that trigger something are gathered into batches
+(``_check_active``). The two schedules give the same numbers. The ADL logic runs only on the
+paths whose fund cannot absorb a batch, gathered into small blocks (``_blocks_map``).
+Per-account state that a policy's ADL changes (closes, proceeds, haircuts and their prefix sums)
+lives in a pool of rows: row 0 is the static table shared by every path, and a path gets a
+private row at its first ADL event; the pool's buffers pass from one chunk to the next.
+Settlement costs O(cohorts) per path except on paths where ADL changed positions or the
+settlement claws money back, which are settled account by account. Diagnostics are reduced as
+the paths go, so memory does not grow with the number of steps.
 """
 
 from __future__ import annotations
