@@ -197,6 +197,7 @@ class _Static(NamedTuple):
     pool: int  # private account rows for this many paths (0 for policies that keep positions)
     compact: int  # paths per batch of a check (only the paths with something to do are checked)
     events: bool  # the event schedule (_run_events) instead of a scan over every step
+    lanes: int  # batch sizes are multiples of this (see simulate_venue)
 
 
 # ----------------------------------------------------------------------------- chunk state
@@ -874,14 +875,14 @@ def _check_active(mat, shared, sides, price, path_index, step, prm: _Params, st:
 # or a fund held in the venue's token). So instead of visiting every check of every path, each
 # path jumps to its next check with something to do, found by a search over its prices, and the
 # paths run their checks side by side, each at its own step, in one large batch. Paths run out of
-# checks at different times: the batch shrinks (by 8x, to at least ``compact`` paths) when few
-# paths remain, so idle lanes cost little.
+# checks at different times: the batch shrinks (by 2x, 4x, then 8x, down to ``compact`` paths)
+# as paths finish, so idle lanes cost little.
 
 _EVENT_BLOCK = 16  # checks per block of the next-check search
 
 
 class _Events(NamedTuple):
-    price: jax.Array  # price at each check, (paths, blocks x _EVENT_BLOCK), NaN-padded
+    price: jax.Array  # price at each check, (paths, blocks x _EVENT_BLOCK), last price repeated
     lo: jax.Array  # smallest price of each block of checks, (paths, blocks)
     hi: jax.Array  # largest
     checks: int  # checks on the grid
@@ -974,7 +975,7 @@ def _run_events(state: _State, sides, log_prices, path_index, prm: _Params, st: 
     done = jnp.zeros((n,), jnp.int32)  # checks behind each lane's path
     live = jnp.ones((n,), bool)
     s = state
-    for below in [*_event_sizes(n, st.compact)[1:], 0]:  # the next batch's size (0: none)
+    for below in [*_event_sizes(n, st.compact, st.lanes)[1:], 0]:  # the next batch's size (0: none)
 
         def body(c, ev=ev, paths=path_index[ids]):
             s, done, live = c
@@ -1404,7 +1405,8 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     each path with ADL a private row of account state from a pool of at most ``rows_budget``
     bytes; a batch that needs more reruns in smaller batches (the numbers do not depend on it).
 
-    Knobs that never change the numbers: ``compact``, the paths per batch of a check;
+    Knobs that never change the numbers: ``compact``, the paths per batch of a check (with the
+    event schedule, the smallest batch); ``schedule`` (see ``SCHEDULES``);
     ``block``, paths per ADL block; ``lanes``, the padding of batches; ``workers``, the parts of
     the chunk run side by side (default 1).
     """
@@ -1435,7 +1437,7 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
                      has_capacity=math.isfinite(venue.capacity),
                      settle_window=settle_window, exact_settlement=exact_settlement,
                      block=block or 2,  # fixed: reductions must not depend on the batch
-                     pool=0, compact=0, events=events)
+                     pool=0, compact=0, events=events, lanes=lanes)
     if venue.fund_in_token:
         token_z = token_normals(seed, path_index, steps).astype(dtype) * math.sqrt(dt)
     else:
