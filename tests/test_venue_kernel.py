@@ -65,7 +65,7 @@ def test_results_do_not_depend_on_chunking_or_sub_batches(policy):
 ])
 def test_event_schedule_equals_the_scan_over_every_step(policy, settings):
     """Jumping each path to its next check with something to do gives the very same numbers as
-    visiting every check; small batches make the event schedule shrink its batch once."""
+    visiting every check; a small `compact` makes the event schedule shrink its batch twice."""
     acc = _population()
     lp = jnp.asarray(_log_prices(300, 40), jnp.float32)
     venue = VenueConfig(policy=policy, fund=3.0, eta=0.01, depth=5_000.0, **settings)
