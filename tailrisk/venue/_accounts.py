@@ -17,6 +17,7 @@ class Accounts:
     leverage: initial leverage L (margin = quantity * entry / L). mmr: maintenance margin rate.
     cap: largest share of positive PnL a PnL-space haircut may take. cohort: index into
     ``cohort_names``. ``probe_index`` lists the accounts that are probes, named ``probe_names``.
+    Treat the arrays as read-only: the fast kernel keeps its sorted tables per Accounts object.
     """
 
     side: np.ndarray
