@@ -248,10 +248,6 @@ class _State(NamedTuple):
     pool_next: jax.Array  # rows handed out so far (may exceed the pool: then the chunk reruns)
 
 
-def _dynamic(policy: str) -> bool:
-    return policy in CONTRACT_POLICIES or policy in PNL_POLICIES
-
-
 def _pooled(policy: str) -> tuple[str, ...]:
     """The per-account rows that a policy's ADL changes: those get a row per path with ADL in
     the pool; the others stay one static row shared by every path."""
@@ -1369,17 +1365,19 @@ _BUFFERS_LOCK = threading.Lock()
 _BUFFERS_MAX = 1 << 28
 
 
+def _buffers_key(shapes, dtype) -> tuple:
+    return tuple(tuple(sorted(d.items())) for d in shapes), jnp.dtype(dtype).name
+
+
 def _take_buffers(shapes, dtype):
-    key = (shapes_key := tuple(tuple(sorted(d.items())) for d in shapes), jnp.dtype(dtype).name)
     with _BUFFERS_LOCK:
-        if _BUFFERS["key"] == key and _BUFFERS["free"]:
+        if _BUFFERS["key"] == _buffers_key(shapes, dtype) and _BUFFERS["free"]:
             return _BUFFERS["free"].pop()
-    del shapes_key
     return tuple({f: jnp.zeros(shape, dtype) for f, shape in d.items()} for d in shapes)
 
 
 def _give_buffers(shapes, dtype, buffers) -> None:
-    key = (tuple(tuple(sorted(d.items())) for d in shapes), jnp.dtype(dtype).name)
+    key = _buffers_key(shapes, dtype)
     size = sum(a.nbytes for a in jax.tree.leaves(buffers))
     with _BUFFERS_LOCK:
         if _BUFFERS["key"] != key:
