@@ -283,6 +283,12 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _knob(name: str, value: Any) -> str:
+    if name == "rows_budget":
+        return f"{name} {value / 2**20:,.0f} MiB"
+    return f"{name} {value:,}" if isinstance(value, int) else f"{name} {value}"
+
+
 @main.command("bench")
 @click.option(
     "--what",
@@ -305,6 +311,19 @@ def format_table(rows: list[dict[str, Any]]) -> str:
               help="Venue benchmark: policies to time (repeatable; default all).")
 @click.option("--curve/--no-curve", default=True, show_default=True,
               help="Venue benchmark: the time curve over 1k..1M accounts and the reference.")
+@click.option("--block", type=click.IntRange(min=1),
+              help="Venue benchmark: paths per ADL block (default: the device's; other "
+                   "widths can move the last bit of ADL sums).")
+@click.option("--compact", type=click.IntRange(min=1),
+              help="Venue benchmark: smallest batch of the event schedule, paths "
+                   "(default: the device's).")
+@click.option("--rows-budget", "rows_budget_mib", type=click.IntRange(min=1),
+              help="Venue benchmark: memory for private account rows, MiB (default: the "
+                   "device's).")
+@click.option("--warmup", type=click.Choice(("full", "chunk")), default="full", show_default=True,
+              help="Venue benchmark: the untimed compile call runs every chunk or the first.")
+@click.option("--schedule", type=click.Choice(("auto", "events", "scan")), default="auto",
+              show_default=True, help="Venue benchmark: how the kernel walks the time grid.")
 @click.option(
     "--json",
     "json_out",
@@ -312,10 +331,14 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     help="Also write the rows as JSON here.",
 )
 def bench_cmd(what: str, n_paths: int, steps: int, n_accounts: int, chunk: int, repeats: int,
-              policies: tuple[str, ...], curve: bool, json_out: Path | None) -> None:
+              policies: tuple[str, ...], curve: bool, block: int | None, compact: int | None,
+              rows_budget_mib: int | None, warmup: str, schedule: str,
+              json_out: Path | None) -> None:
     """Time the price samplers and the venue kernel on this machine's JAX device.
 
-    Each figure is the median of several timed calls after one warm-up (compile) call.
+    Each figure is the median of several timed calls after one warm-up (compile) call. The
+    kernel knobs (--block, --compact, --rows-budget, --schedule) never change the numbers, only
+    the time (--block: the last bit at most); their defaults depend on the device (CPU or GPU).
     """
     import jax
 
@@ -338,12 +361,28 @@ def bench_cmd(what: str, n_paths: int, steps: int, n_accounts: int, chunk: int, 
             click.echo(f"\nvenue kernel: not available ({err})", err=True)
         else:
             try:
+                from .venue.kernel import device_knobs
+
                 kw: dict[str, Any] = {} if curve else {"accounts_curve": (),
                                                        "reference_paths": 0}
                 if policies:
                     kw["policies"] = policies
+                given = {"block": block, "compact": compact, "schedule": schedule,
+                         "rows_budget": rows_budget_mib and rows_budget_mib << 20}
+                knobs = {**device_knobs(), **{k: v for k, v in given.items() if v}}
+                out["venue_knobs"] = knobs
+                click.echo(f"\nvenue kernel, {n_paths:,} paths x {steps} steps x {n_accounts:,} "
+                           f"accounts, chunks of {min(chunk, n_paths):,} paths; knobs: "
+                           + ", ".join(_knob(k, v) for k, v in knobs.items()))
+
+                def progress(row: dict[str, Any]) -> None:
+                    if "seconds" in row:
+                        click.echo(f"  {row['case']} {row['policy']} {row['accounts']:,} "
+                                   f"accounts: {row['seconds']:.3f} s", err=True)
+
                 rows = bench_venue(n_paths=n_paths, steps=steps, n_accounts=n_accounts,
-                                   chunk=chunk, repeats=repeats, **kw)
+                                   chunk=chunk, repeats=repeats, knobs=knobs, on_row=progress,
+                                   warmup=warmup, **kw)
             except NotImplementedError:
                 click.echo("\nvenue kernel: bench_venue is not implemented yet", err=True)
             else:

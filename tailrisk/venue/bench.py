@@ -31,8 +31,8 @@ BENCH_CONFIG = {
 FUND_PER_ACCOUNT = 500.0  # USD
 
 
-def _median_time(fn, repeats: int) -> float:
-    fn()  # compile
+def _median_time(fn, repeats: int, warm=None) -> float:
+    (warm or fn)()  # compile
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -51,15 +51,22 @@ def _experiment(n_accounts: int):
 def bench_venue(n_paths: int = 65_536, steps: int = 256, n_accounts: int = 10_000,
                 policies=POLICIES, chunk: int = 8192, repeats: int = 3,
                 accounts_curve=(1_000, 10_000, 100_000, 1_000_000), curve_paths: int = 1024,
-                reference_paths: int = 2) -> list[dict]:
+                reference_paths: int = 2, knobs: dict | None = None,
+                on_row=None, warmup: str = "full") -> list[dict]:
     """Time the kernel for every policy against the RNG floor; rows of plain dicts.
 
     Rows: ``rng_floor``; one per policy (``ratio_to_floor``); the account-count curve for
     ``none`` and ``queue_bitmex`` on ``curve_paths`` paths; and the reference implementation's
-    time per path-step beside the kernel's at ``n_accounts`` (``speedup``).
+    time per path-step beside the kernel's at ``n_accounts`` (``speedup``). ``knobs`` go to
+    ``simulate_venue`` (block, compact, rows_budget, schedule: they never change the numbers);
+    ``on_row(row)`` is called as each row is done. ``warmup``: the untimed call before the timed
+    ones runs every chunk ("full") or only the first ("chunk": enough to compile when every chunk
+    has the same shapes, as on a GPU whose pool holds every path with ADL).
     """
+    if warmup not in ("full", "chunk"):
+        raise ValueError(f"warmup = {warmup!r}: must be 'full' or 'chunk'")
     from ..paths import log_prices
-    from .kernel import simulate_venue
+    from .kernel import device_knobs, simulate_venue
     from .population import build_population
     from .reference import simulate_path_reference
 
@@ -70,40 +77,51 @@ def bench_venue(n_paths: int = 65_536, steps: int = 256, n_accounts: int = 10_00
     starts = list(range(0, n_paths, chunk))
     draw_sum = jax.jit(lambda i: jnp.sum(log_prices(key, exp.model, i, steps, dt)))
 
-    def floor_run():
-        for lo in starts:
+    def floor_run(first_only=False):
+        for lo in starts[:1] if first_only else starts:
             draw_sum(jnp.arange(lo, lo + chunk)).block_until_ready()
 
-    floor = _median_time(floor_run, repeats)
-    rows = [{"case": "rng_floor", "policy": "-", "accounts": n_accounts, "paths": n_paths,
-             "steps": steps, "seconds": floor, "ratio_to_floor": 1.0,
-             "path_steps_per_s": n_paths * steps / floor}]
+    def warm(run):
+        return (lambda: run(True)) if warmup == "chunk" else None
+
+    knobs = {**device_knobs(), **(knobs or {})}
+    rows: list[dict] = []
+
+    def add(row):
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+
+    floor = _median_time(floor_run, repeats, warm(floor_run))
+    add({"case": "rng_floor", "policy": "-", "accounts": n_accounts, "paths": n_paths,
+         "steps": steps, "seconds": floor, "ratio_to_floor": 1.0,
+         "path_steps_per_s": n_paths * steps / floor})
     accounts = build_population(exp.venue, exp.model.s0, exp.run.seed)
 
     def venue_run(policy, acc, paths):
-        def run():
-            for lo in range(0, paths, min(chunk, paths)):
+        def run(first_only=False):
+            for lo in range(0, min(chunk, paths) if first_only else paths, min(chunk, paths)):
                 idx = jnp.arange(lo, lo + min(chunk, paths))
                 lp = log_prices(key, exp.model, idx, steps, dt)
                 simulate_venue(acc, exp.venue, lp, s0=exp.model.s0, seed=exp.run.seed,
-                               path_index=idx, dt=dt, policy=policy)
+                               path_index=idx, dt=dt, policy=policy, **knobs)
         return run
 
     kernel_seconds = {}
     for policy in policies:
-        sec = _median_time(venue_run(policy, accounts, n_paths), repeats)
+        run = venue_run(policy, accounts, n_paths)
+        sec = _median_time(run, repeats, warm(run))
         kernel_seconds[policy] = sec
-        rows.append({"case": "policy", "policy": policy, "accounts": n_accounts, "paths": n_paths,
-                     "steps": steps, "seconds": sec, "ratio_to_floor": sec / floor,
-                     "path_steps_per_s": n_paths * steps / sec})
+        add({"case": "policy", "policy": policy, "accounts": n_accounts, "paths": n_paths,
+             "steps": steps, "seconds": sec, "ratio_to_floor": sec / floor,
+             "path_steps_per_s": n_paths * steps / sec})
     for n_acc in accounts_curve:
         acc = build_population(_experiment(n_acc).venue, exp.model.s0, exp.run.seed)
         for policy in ("none", "queue_bitmex"):
             sec = _median_time(venue_run(policy, acc, curve_paths), 1)
-            rows.append({"case": "accounts_curve", "policy": policy, "accounts": n_acc,
-                         "paths": curve_paths, "steps": steps, "seconds": sec,
-                         "ratio_to_floor": float("nan"),
-                         "path_steps_per_s": curve_paths * steps / sec})
+            add({"case": "accounts_curve", "policy": policy, "accounts": n_acc,
+                 "paths": curve_paths, "steps": steps, "seconds": sec,
+                 "ratio_to_floor": float("nan"), "path_steps_per_s": curve_paths * steps / sec})
     if reference_paths:
         lp = np.asarray(log_prices(key, exp.model, jnp.arange(reference_paths), steps, dt),
                         np.float64)
@@ -114,8 +132,8 @@ def bench_venue(n_paths: int = 65_536, steps: int = 256, n_accounts: int = 10_00
         ref_per = (time.perf_counter() - t0) / (reference_paths * steps)
         pol = exp.venue.policy
         ker_per = kernel_seconds.get(pol, float("nan")) / (n_paths * steps)
-        rows.append({"case": "reference", "policy": pol, "accounts": n_accounts,
-                     "paths": reference_paths, "steps": steps,
-                     "seconds_per_path_step": ref_per, "kernel_seconds_per_path_step": ker_per,
-                     "speedup": ref_per / ker_per})
+        add({"case": "reference", "policy": pol, "accounts": n_accounts,
+             "paths": reference_paths, "steps": steps,
+             "seconds_per_path_step": ref_per, "kernel_seconds_per_path_step": ker_per,
+             "speedup": ref_per / ker_per})
     return rows

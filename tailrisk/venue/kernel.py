@@ -1073,6 +1073,7 @@ def _settle(s: _State, sides, final, u_rec, prm: _Params, st: _Static, n_cohorts
     touched = winners & (jnp.abs(hair) > 1e-9 * jnp.abs(und))
     haircut_total = jnp.sum(jnp.where(winners, hair, 0.0))
     cohort = jnp.concatenate([sides[0].cohort, sides[1].cohort])
+    mine = cohort[None, :] == jnp.arange(n_cohorts)[:, None]  # (cohorts, accounts)
     pos = probe_pos
     out = {
         "fund_final": s.fund,
@@ -1090,8 +1091,9 @@ def _settle(s: _State, sides, final, u_rec, prm: _Params, st: _Static, n_cohorts
         "haircut_total": haircut_total,
         "overshoot": jnp.sum(hair) - covered,
         "covered": covered,
-        "cohort_damped": jax.ops.segment_sum(pay, cohort, num_segments=n_cohorts),
-        "cohort_undamped": jax.ops.segment_sum(und, cohort, num_segments=n_cohorts),
+        # masked sums rather than a scatter-add, whose order a GPU's atomics would not fix
+        "cohort_damped": jnp.sum(jnp.where(mine, pay, 0.0), axis=1),
+        "cohort_undamped": jnp.sum(jnp.where(mine, und, 0.0), axis=1),
         "probe_damped": pay[pos],
         "probe_undamped": und[pos],
     }
@@ -1386,12 +1388,29 @@ def _give_buffers(shapes, dtype, buffers) -> None:
             _BUFFERS["free"].append(buffers)
 
 
+def device_knobs(device=None) -> dict[str, int]:
+    """Defaults of the kernel's knobs for ``device`` (default: JAX's first device).
+
+    A CPU runs a loop iteration for little, so ADL blocks are small (2 paths) and the event
+    schedule shrinks its batches down to 1,024 paths; a GPU pays a launch or more per iteration
+    whatever its width, so it takes 64 paths per ADL block, stops shrinking at 16,384 and gives
+    the pool of private account rows an eighth of its memory (64 MiB on a CPU). The block is a
+    constant of the device kind, so a GPU's numbers do not depend on the chunking either.
+    """
+    device = device or jax.devices()[0]
+    if device.platform == "cpu":
+        return {"block": 2, "compact": 1024, "rows_budget": 1 << 26}
+    stats = device.memory_stats() or {}
+    limit = int(stats.get("bytes_limit", 16 << 30))
+    return {"block": 64, "compact": 16_384, "rows_budget": max(1 << 26, limit // 8)}
+
+
 def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: float, seed: int,
                    path_index, dt: float = 1 / 365, policy: str | None = None,
                    block: int | None = None, settle_window: int = 32,
                    exact_settlement: bool = False,
-                   rows_budget: int = 1 << 26, lanes: int = 64,
-                   compact: int = 1024, workers: int | None = None,
+                   rows_budget: int | None = None, lanes: int = 64,
+                   compact: int | None = None, workers: int | None = None,
                    schedule: str = "auto") -> dict[str, np.ndarray]:
     """Run the venue over a chunk of price paths.
 
@@ -1404,9 +1423,11 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     bytes; a batch that needs more reruns in smaller batches (the numbers do not depend on it).
 
     Knobs that never change the numbers: ``compact``, the paths per batch of a check (with the
-    event schedule, the smallest batch); ``schedule`` (see ``SCHEDULES``);
-    ``block``, paths per ADL block; ``lanes``, the padding of batches; ``workers``, the parts of
-    the chunk run side by side (default 1).
+    event schedule, the smallest batch); ``schedule`` (see ``SCHEDULES``); ``rows_budget``;
+    ``lanes``, the padding of batches; ``workers``, the parts of the chunk run side by side
+    (default 1). ``block``, the paths per ADL block, is fixed per kind of device: XLA vectorises
+    the per-account sums inside a block by its width, which can move their last bit. Defaults of
+    all of these: ``device_knobs``.
     """
     policy = policy or venue.policy
     if policy not in POLICIES:
@@ -1428,13 +1449,17 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     if path_index.shape != (n,):
         raise ValueError(f"path_index has shape {path_index.shape}: expected ({n},)")
     sides = _sides(accounts, dtype)
+    knobs = device_knobs()
+    block = block or knobs["block"]
+    compact = compact or knobs["compact"]
+    rows_budget = rows_budget or knobs["rows_budget"]
     # the checks within the window are the last floor(window / check_every) ones
     slots = 0 if venue.drawdown is None else max(1, venue.drawdown_window // venue.check_every)
     static = _Static(policy=policy, max_rounds=venue.max_rounds, check_every=venue.check_every,
                      drawdown_slots=slots, fund_in_token=venue.fund_in_token,
                      has_capacity=math.isfinite(venue.capacity),
                      settle_window=settle_window, exact_settlement=exact_settlement,
-                     block=block or 2,  # fixed: reductions must not depend on the batch
+                     block=block,
                      pool=0, compact=0, events=events, lanes=lanes)
     if venue.fund_in_token:
         token_z = token_normals(seed, path_index, steps).astype(dtype) * math.sqrt(dt)
