@@ -16,3 +16,11 @@ def _drop_compiled_programs():
 
     jax.clear_caches()
     gc.collect()
+
+
+@pytest.fixture(autouse=True)
+def _keep_code_mappings_in_bounds():
+    """Within a long module too: XLA's CPU code mappings must stay below the process cap."""
+    from tailrisk._codemaps import relieve_code_maps
+
+    relieve_code_maps()

@@ -196,9 +196,10 @@ def test_bench_prints_a_table_and_json(tmp_path, monkeypatch):
         calls["paths"] = (n_paths, steps)
         return [{"sampler": "gbm", "draws_per_s": 2.0e8, "median_s": 0.01}]
 
-    def fake_venue(n_paths, steps, **kw):
+    def fake_venue(n_paths, steps, on_row=None, **kw):
         calls["venue"] = (n_paths, steps)
         calls["venue_options"] = kw
+        on_row({"case": "policy", "policy": "queue_bitmex", "accounts": 10, "seconds": 0.5})
         return [{"policy": "queue_bitmex", "paths_per_s": 1234.5, "median_s": 0.5}]
 
     monkeypatch.setattr(tailrisk.paths, "bench_samplers", fake_samplers)
@@ -207,16 +208,26 @@ def test_bench_prints_a_table_and_json(tmp_path, monkeypatch):
     res = invoke("bench", "--paths", 64, "--steps", 8, "--json", out)
     assert res.exit_code == 0, res.output
     assert calls["paths"] == (64, 8) and calls["venue"] == (64, 8)
-    assert calls["venue_options"] == {"n_accounts": 10_000, "chunk": 32_768, "repeats": 3}
+    from tailrisk.venue.kernel import device_knobs
+
+    dev = {**device_knobs(), "schedule": "auto"}  # the defaults of the device the test runs on
+    assert calls["venue_options"] == {"n_accounts": 10_000, "chunk": 32_768, "repeats": 3,
+                                      "knobs": dev, "warmup": "full"}
+    assert "policy queue_bitmex 10 accounts: 0.500 s" in res.output  # progress, as rows finish
+    if dev["block"] == 2:  # a CPU
+        assert "block 2, compact 1,024, rows_budget 64 MiB, schedule auto" in res.output
     assert "draws/s" in res.output and "paths/s" in res.output and "queue_bitmex" in res.output
     data = json.loads(out.read_text())
     assert data["paths_rows"][0]["sampler"] == "gbm" and data["venue_rows"][0]["median_s"] == 0.5
     res = invoke("bench", "--what", "venue", "--accounts", 500, "--chunk", 16, "--repeats", 1,
-                 "--policy", "none", "--policy", "random", "--no-curve")
+                 "--policy", "none", "--policy", "random", "--no-curve", "--block", 8,
+                 "--rows-budget", 3, "--schedule", "scan", "--warmup", "chunk")
     assert res.exit_code == 0, res.output
     assert calls["venue_options"] == {"n_accounts": 500, "chunk": 16, "repeats": 1,
                                       "policies": ("none", "random"), "accounts_curve": (),
-                                      "reference_paths": 0}
+                                      "reference_paths": 0, "warmup": "chunk",
+                                      "knobs": {**dev, "block": 8, "rows_budget": 3 << 20,
+                                                "schedule": "scan"}}
     res = invoke("bench", "--what", "venue", "--policy", "fifo")
     assert res.exit_code == 2 and "fifo" in res.output
     res = invoke("bench", "--what", "venue", "--chunk", 0)

@@ -40,6 +40,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._codemaps import relieve_code_maps
 from ._accounts import Accounts
 from ._random import adl_uniform, recourse_uniform, token_normals
 from ._schema import CONTRACT_POLICIES, PNL_POLICIES, POLICIES, VenueConfig
@@ -1429,6 +1430,7 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     the per-account sums inside a block by its width, which can move their last bit. Defaults of
     all of these: ``device_knobs``.
     """
+    relieve_code_maps()  # a long session of compiles must not exhaust the process's mappings
     policy = policy or venue.policy
     if policy not in POLICIES:
         raise ValueError(f"policy = {policy!r}: must be one of {', '.join(POLICIES)}")
