@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 
@@ -10,6 +12,11 @@ from .._rng import STREAM_TOKEN, STREAM_VENUE, path_keys, stream_key
 RECOURSE_SLOT = 2**31 - 1  # fold-in slot of the per-path recourse default draw
 
 
+# jitted (the seed and sizes static): called eagerly, each would dispatch its dozen operations
+# one by one, a few milliseconds a chunk
+
+
+@partial(jax.jit, static_argnums=0)
 def adl_uniform(seed: int, path: jax.Array, step: jax.Array, round_: jax.Array) -> jax.Array:
     """Uniform in [0, 1) that places the `random` policy's start point; float32, broadcasts."""
     base = stream_key(seed, STREAM_VENUE)
@@ -23,6 +30,7 @@ def adl_uniform(seed: int, path: jax.Array, step: jax.Array, round_: jax.Array) 
     return jax.vmap(one)(p.ravel(), t.ravel(), r.ravel()).reshape(p.shape)
 
 
+@partial(jax.jit, static_argnums=0)
 def recourse_uniform(seed: int, path_index: jax.Array) -> jax.Array:
     """One uniform per path deciding whether recourse claims default; shape path_index.shape."""
     keys = path_keys(stream_key(seed, STREAM_VENUE), path_index)
@@ -31,6 +39,7 @@ def recourse_uniform(seed: int, path_index: jax.Array) -> jax.Array:
     )(keys)
 
 
+@partial(jax.jit, static_argnums=(0, 2))
 def token_normals(seed: int, path_index: jax.Array, steps: int) -> jax.Array:
     """Standard normals driving the venue token's own noise, shape (paths, steps), float32."""
     keys = path_keys(stream_key(seed, STREAM_TOKEN), path_index)

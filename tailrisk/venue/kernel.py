@@ -999,6 +999,25 @@ def _run_events(state: _State, sides, log_prices, path_index, prm: _Params, st: 
     return _unpack(out, shared)
 
 
+def _host_sort(bits: jax.Array) -> jax.Array:
+    # numpy's SIMD sort runs some 30x faster than XLA's comparator sort on a CPU (measured on
+    # 10,000 haircut bit patterns: 0.03-0.07 ms against 1.1-1.9 ms for 8 paths); integers sort
+    # to the same result whichever sort does it
+    return jax.pure_callback(lambda b: np.sort(b, axis=-1),
+                             jax.ShapeDtypeStruct(bits.shape, bits.dtype), bits,
+                             vmap_method="expand_dims")
+
+
+def _sort_ints(bits: jax.Array) -> jax.Array:
+    """Sort integers along the last axis: 32-bit ones on a CPU with numpy on the host, others
+    (and all on other devices) with XLA's sort. (A callback's thread need not have 64-bit types
+    enabled: it would narrow int64 arguments.)"""
+    xla = partial(jax.lax.sort, is_stable=False)
+    if bits.dtype.itemsize != 4:
+        return xla(bits)
+    return jax.lax.platform_dependent(bits, cpu=_host_sort, default=xla)
+
+
 def _gini(x: jax.Array, mask: jax.Array) -> jax.Array:
     """Gini coefficient of the nonnegative amounts x over mask (0 when all are zero)."""
     x = jnp.where(mask, jnp.maximum(x, 0.0), 0.0)
@@ -1006,7 +1025,7 @@ def _gini(x: jax.Array, mask: jax.Array) -> jax.Array:
     # nonnegative floats sort like their bit patterns as integers, and XLA sorts integers several
     # times faster than floats (no total-order comparator)
     bits = jax.lax.bitcast_convert_type(jnp.where(mask, x, jnp.inf), _int_type(x.dtype))
-    xs = jax.lax.bitcast_convert_type(jax.lax.sort(bits, is_stable=False), x.dtype)
+    xs = jax.lax.bitcast_convert_type(_sort_ints(bits), x.dtype)
     xs = jnp.where(jnp.isfinite(xs), xs, 0.0)
     # with the masked entries sorted last and zeroed, ranks 1..n refer to the real entries
     ranks = jnp.arange(1, x.shape[0] + 1, dtype=x.dtype)
