@@ -58,7 +58,8 @@ def bench_venue(n_paths: int = 65_536, steps: int = 256, n_accounts: int = 10_00
     Rows: ``rng_floor``; one per policy (``ratio_to_floor``); the account-count curve for
     ``none`` and ``queue_bitmex`` on ``curve_paths`` paths; and the reference implementation's
     time per path-step beside the kernel's at ``n_accounts`` (``speedup``). ``knobs`` go to
-    ``simulate_venue`` (block, compact, rows_budget, schedule: they never change the numbers);
+    ``simulate_venue`` (block, compact, rows_budget, schedule: only the time changes, and with
+    ``block`` the last bit of ADL sums at most);
     ``on_row(row)`` is called as each row is done. ``warmup``: the untimed call before the timed
     ones runs every chunk ("full") or only the first ("chunk": enough to compile when every chunk
     has the same shapes, as on a GPU whose pool holds every path with ADL).

@@ -1470,7 +1470,7 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     if path_index.shape != (n,):
         raise ValueError(f"path_index has shape {path_index.shape}: expected ({n},)")
     sides = _sides(accounts, dtype)
-    knobs = device_knobs()
+    knobs = device_knobs(next(iter(log_prices.devices())))  # where the paths are
     block = block or knobs["block"]
     compact = compact or knobs["compact"]
     rows_budget = rows_budget or knobs["rows_budget"]
