@@ -1,5 +1,5 @@
 """The venue kernel on a CUDA device (skipped without one): the reference parity in float64, and
-float32 runs at a larger scale that conserve money and do not depend on the GPU's knobs."""
+float32 runs at a larger scale that conserve money and do not depend on the chunking."""
 
 from __future__ import annotations
 
