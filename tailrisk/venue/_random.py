@@ -1,4 +1,8 @@
-"""The venue's random numbers, shared by the reference and the kernel (docs/venue.md)."""
+"""The venue's random numbers, shared by the reference and the kernel (docs/venue.md).
+
+Jitted, with the seed and sizes static: called eagerly (once a chunk, or by the reference), each
+would otherwise dispatch its dozen operations one by one, a few milliseconds a chunk.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,6 @@ import jax.numpy as jnp
 from .._rng import STREAM_TOKEN, STREAM_VENUE, path_keys, stream_key
 
 RECOURSE_SLOT = 2**31 - 1  # fold-in slot of the per-path recourse default draw
-
-
-# jitted (the seed and sizes static): called eagerly, each would dispatch its dozen operations
-# one by one, a few milliseconds a chunk
 
 
 @partial(jax.jit, static_argnums=0)

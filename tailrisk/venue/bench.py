@@ -67,7 +67,7 @@ def bench_venue(n_paths: int = 65_536, steps: int = 256, n_accounts: int = 10_00
     if warmup not in ("full", "chunk"):
         raise ValueError(f"warmup = {warmup!r}: must be 'full' or 'chunk'")
     from ..paths import log_prices
-    from .kernel import device_knobs, simulate_venue
+    from .kernel import simulate_venue
     from .population import build_population
     from .reference import simulate_path_reference
 
@@ -85,7 +85,7 @@ def bench_venue(n_paths: int = 65_536, steps: int = 256, n_accounts: int = 10_00
     def warm(run):
         return (lambda: run(True)) if warmup == "chunk" else None
 
-    knobs = {**device_knobs(), **(knobs or {})}
+    knobs = knobs or {}  # simulate_venue fills in the device's defaults
     rows: list[dict] = []
 
     def add(row):
