@@ -430,8 +430,8 @@ def compare_policies_cmd(
     config: Path, policies: tuple[str, ...], paths: int | None, out: Path
 ) -> None:
     """Run every ADL policy on the same price paths and compare solvency and fairness."""
-    from .compare import compare_policies_run, comparison_table
     from .runner import run_dir_for
+    from .studies.policy_comparison import compare_policies_run, comparison_table
 
     exp = _load_or_exit(config)
     try:
@@ -457,7 +457,7 @@ def compare_policies_cmd(
 def sweep_cmd(config: Path, sets: tuple[str, ...], paths: int | None, out: Path) -> None:
     """Run the venue at every point of a parameter grid; one metric row per point."""
     from .runner import run_dir_for
-    from .sweep import DEFAULT_METRICS, parse_set, run_sweep, sweep_table
+    from .studies.sweep import DEFAULT_METRICS, parse_set, run_sweep, sweep_table
 
     exp = _load_or_exit(config)
     try:
@@ -500,7 +500,7 @@ def venue_risk_cmd(
 ) -> None:
     """Haircut risk of a winning position and the largest position a budget allows."""
     from .runner import run_dir_for
-    from .venue_risk import venue_risk
+    from .studies.venue_risk import venue_risk
 
     exp = _load_or_exit(config)
     try:
@@ -545,8 +545,8 @@ def venue_risk_cmd(
 def frontier_cmd(config: Path, paths: int | None, out: Path) -> None:
     """Insolvency probability as the exempt share of accounts grows, and where it crosses
     1%, 5% and 50%."""
-    from .frontier import exemption_frontier
     from .runner import run_dir_for
+    from .studies.frontier import exemption_frontier
 
     exp = _load_or_exit(config)
     try:
@@ -594,7 +594,7 @@ def frontier_cmd(config: Path, paths: int | None, out: Path) -> None:
 )
 def hyperliquid_cmd(data: Path | None, accounts: int, drop: float, out: Path) -> None:
     """Hyperliquid's 2025-10-10 deleveraged accounts beside queue_hyperliquid and pro_rata."""
-    from .realdata import hyperliquid_comparison
+    from .studies.hyperliquid import hyperliquid_comparison
 
     try:
         cmp = hyperliquid_comparison(data, n_accounts=accounts, drop=drop)

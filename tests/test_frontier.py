@@ -1,4 +1,4 @@
-"""The exemption frontier (tailrisk.frontier)."""
+"""The exemption frontier (tailrisk.studies.frontier)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tailrisk.config import ConfigError, parse_config
-from tailrisk.frontier import _first_crossing, exemption_frontier, wilson_interval
+from tailrisk.studies.frontier import _first_crossing, exemption_frontier, wilson_interval
 
 
 def frontier_experiment():

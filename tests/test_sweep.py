@@ -1,4 +1,4 @@
-"""Parameter sweeps (tailrisk.sweep): tidy rows, one compilation, early config errors."""
+"""Parameter sweeps (tailrisk.studies.sweep): tidy rows, one compilation, early config errors."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import pyarrow.parquet as pq
 import pytest
 from _standins import small_venue_experiment
 
-from tailrisk import sweep
 from tailrisk.analytics import venue_metrics
-from tailrisk.compare import Variant, simulate_variants
 from tailrisk.config import ConfigError, parse_config
+from tailrisk.studies import sweep
+from tailrisk.studies.variants import Variant, simulate_variants
 from tailrisk.venue import build_population
 
 

@@ -1,4 +1,4 @@
-"""Venue risk of a winning position (tailrisk.venue_risk)."""
+"""Venue risk of a winning position (tailrisk.studies.venue_risk)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from tailrisk.compare import Variant, simulate_variants
 from tailrisk.config import ConfigError, parse_config
+from tailrisk.studies.variants import Variant, simulate_variants
+from tailrisk.studies.venue_risk import PROBE_NAME, _with_probe, venue_risk
 from tailrisk.venue import build_population
-from tailrisk.venue_risk import PROBE_NAME, _with_probe, venue_risk
 
 
 def thin_fund_experiment():

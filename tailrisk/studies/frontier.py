@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .analytics import Estimate, binomial_estimate
-from .compare import Variant, _require_venue, simulate_variants
-from .config import ConfigError, Experiment, parse_config
-from .venue import POLICIES, build_population
+from ..analytics import Estimate, binomial_estimate
+from ..config import ConfigError, Experiment, parse_config
+from ..venue import POLICIES, build_population
+from .variants import Variant, require_venue, simulate_variants
 
 __all__ = ["DEFAULT_SHARES", "Crossing", "Frontier", "exemption_frontier", "wilson_interval"]
 
@@ -128,7 +128,7 @@ def exemption_frontier(
         estimated curve need not be monotone (Monte Carlo noise), and the first crossing is
         reported.
     """
-    venue = _require_venue(exp, "frontier")
+    venue = require_venue(exp, "frontier")
     shares = [float(s) for s in shares]
     problems = []
     if not shares or shares != sorted(shares):

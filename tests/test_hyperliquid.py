@@ -1,4 +1,4 @@
-"""Hyperliquid 2025-10-10 comparison (tailrisk.realdata); skips without the shared data."""
+"""Hyperliquid 2025-10-10 comparison (tailrisk.studies.hyperliquid); skips without the data."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tailrisk import realdata
+from tailrisk.studies import hyperliquid as realdata
 
 DATA = realdata.shared_data_dir()
 HAVE = DATA is not None and (DATA / realdata.HYPERLIQUID_DIR / realdata.USERS_FILE).is_file()

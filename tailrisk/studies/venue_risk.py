@@ -26,11 +26,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .analytics import Estimate, binomial_estimate, expected_shortfall, mean_estimate
-from .analytics import value_at_risk as _value_at_risk
-from .compare import Variant, _require_venue, simulate_variants
-from .config import ConfigError, Experiment, parse_config
-from .venue import POLICIES, build_population
+from ..analytics import Estimate, binomial_estimate, expected_shortfall, mean_estimate
+from ..analytics import value_at_risk as _value_at_risk
+from ..config import ConfigError, Experiment, parse_config
+from ..venue import POLICIES, build_population
+from .variants import Variant, require_venue, simulate_variants
 
 __all__ = ["PROBE_NAME", "VenueRisk", "venue_risk"]
 
@@ -168,7 +168,7 @@ def venue_risk(
         problems.append(f"policy = {policy!r}: must be one of {', '.join(POLICIES)}")
     if problems:
         raise ConfigError("<venue-risk>", problems)
-    _require_venue(exp, "venue-risk")
+    require_venue(exp, "venue-risk")
     probed = _with_probe(exp, side, leverage, probe_margin_usd)
     venue = probed.venue
     policy = policy or venue.policy

@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .._shared_data import shared_data_dir
 
 __all__ = [
     "HYPERLIQUID_DIR",
@@ -58,21 +59,6 @@ _COLUMNS = (
     "account_value_realtime",
     "num_adl_events",
 )
-
-
-def shared_data_dir() -> Path | None:
-    """The shared data folder: ``$TAILRISK_SHARED_DATA``, else ``shared/data`` beside the repo.
-
-    "Beside the repo" is the repository root's parent directory (this file is
-    ``<root>/tailrisk/realdata.py``). None when neither exists.
-    """
-    env = os.environ.get("TAILRISK_SHARED_DATA")
-    candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parents[2] / "shared" / "data")
-    for c in candidates:
-        if c.is_dir():
-            return c
-    return None
 
 
 def _hyperliquid_dir(folder: str | Path | None) -> Path:
@@ -162,8 +148,8 @@ def _winner_leverage(users: dict[str, np.ndarray], drop: float) -> np.ndarray:
 
 
 def _matched_population(users, n_accounts: int, s0: float, drop: float, seed: int):
-    from .venue import PopulationConfig, generate_population
-    from .venue._accounts import Accounts
+    from ..venue import PopulationConfig, generate_population
+    from ..venue._accounts import Accounts
 
     size = users["account_value_realtime"] * users["leverage_realtime"]
     size = size[np.isfinite(size) & (size > 0)]
@@ -197,7 +183,7 @@ def _matched_population(users, n_accounts: int, s0: float, drop: float, seed: in
 
 def _model_features(acc, res, policy: str) -> dict[str, np.ndarray]:
     """Per deleveraged account: ADL'd notional (USD), PnL %, effective leverage at the close."""
-    from .venue import CONTRACT_POLICIES
+    from ..venue import CONTRACT_POLICIES
 
     if policy in CONTRACT_POLICIES:
         closed = acc.quantity - res.remaining
@@ -264,8 +250,8 @@ def hyperliquid_comparison(
 
     Raises ``FileNotFoundError`` when the data are absent.
     """
-    from .venue import VenueConfig
-    from .venue.reference import simulate_path_reference
+    from ..venue import VenueConfig
+    from ..venue.reference import simulate_path_reference
 
     users = load_hyperliquid_users(folder)
     rows = observed_summary(users)

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .analytics import venue_metrics, write_tidy
-from .compare import Variant, _require_venue, simulate_variants
-from .config import ConfigError, Experiment, parse_config
-from .venue import build_population
+from ..analytics import venue_metrics, write_tidy
+from ..config import ConfigError, Experiment, parse_config
+from ..venue import build_population
+from .variants import Variant, require_venue, simulate_variants
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -218,14 +218,14 @@ def run_sweep(
     """
     import time
 
-    _require_venue(exp, "sweep")
+    require_venue(exp, "sweep")
     points = grid_points(exp, grid)
     keep = _metric_filter(metrics)
     keys = tuple(grid)
     populations: dict[str, Any] = {}
     result = SweepResult(keys=keys, points=[a for a, _ in points], rows=[])
     for i, (assignment, point) in enumerate(points):
-        venue = _require_venue(point, "sweep")
+        venue = require_venue(point, "sweep")
         pop_key = json.dumps(
             [venue.population.model_dump(mode="json"), point.model.s0, point.run.seed],
             sort_keys=True,

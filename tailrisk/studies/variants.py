@@ -1,10 +1,9 @@
-"""ADL policies compared on common random numbers: one set of price paths, every policy.
+"""Common random numbers: several venue set-ups (*variants*) run on one set of price paths.
 
-Each chunk of price paths is drawn once and every policy (more generally every *variant*: a
-population, a venue config and a policy) runs on the same paths, so a difference between two
-policies is a paired difference whose Monte Carlo error excludes the price noise they share
-(:func:`tailrisk.analytics.compare_policies`). The sweep, venue-risk and exemption-frontier
-features reuse :func:`simulate_variants` for the same reason.
+Each chunk of price paths is drawn once and every variant (a population, a venue config and an
+ADL policy) runs on the same paths, so a difference between two variants is a paired difference
+whose Monte Carlo error excludes the price noise they share. The policy comparison, sweeps,
+venue risk and the exemption frontier are all built on :func:`simulate_variants`.
 """
 
 from __future__ import annotations
@@ -13,17 +12,14 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from .analytics import PolicyComparison, compare_policies
-from .config import ConfigError, Experiment
-from .venue import POLICIES, build_population
-from .venue._accounts import Accounts
-from .venue._schema import VenueConfig
+from ..config import ConfigError, Experiment
+from ..venue._accounts import Accounts
+from ..venue._schema import VenueConfig
 
-__all__ = ["Variant", "compare_policies_run", "comparison_table", "simulate_variants"]
+__all__ = ["Variant", "require_venue", "simulate_variants"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,7 +31,8 @@ class Variant:
     policy: str
 
 
-def _require_venue(exp: Experiment, what: str) -> VenueConfig:
+def require_venue(exp: Experiment, what: str) -> VenueConfig:
+    """The experiment's [venue] table, or a ConfigError naming the command ``what``."""
     if exp.venue is None:
         raise ConfigError(f"<{what}>", ["[venue]: required table is missing (this needs a venue)"])
     return exp.venue
@@ -70,7 +67,7 @@ def _progress(total: int, enabled: bool, desc: str):
 
 def _price_backend():
     """The price sampler (tests replace it with hand-written paths)."""
-    from .paths import log_prices
+    from ..paths import log_prices
 
     return log_prices
 
@@ -94,8 +91,8 @@ def simulate_variants(
     """
     import jax.numpy as jnp
 
-    from ._rng import STREAM_PRICE, stream_key
-    from .venue.kernel import simulate_venue
+    from .._rng import STREAM_PRICE, stream_key
+    from ..venue.kernel import simulate_venue
 
     _enable_dtype(exp)
     run, model = exp.run, exp.model
@@ -129,51 +126,3 @@ def simulate_variants(
     finally:
         bar.close()
     return [{k: np.concatenate(v, axis=0) for k, v in p.items()} for p in parts]
-
-
-def compare_policies_run(
-    exp: Experiment,
-    policies: Sequence[str] = POLICIES,
-    paths: int | None = None,
-    chunk: int | None = None,
-    progress: bool = True,
-    *,
-    baseline: str | None = None,
-) -> tuple[PolicyComparison, dict[str, dict[str, np.ndarray]]]:
-    """Run ``policies`` on the same price paths and compare them.
-
-    The population is built once from ``exp.venue``; each chunk of ``chunk`` paths (default
-    ``run.chunk_size``) is drawn once and every policy runs on it. ``paths`` defaults to
-    ``run.paths``. ``baseline`` (default the first policy) is what paired differences are taken
-    against.
-
-    Returns ``(comparison, outputs)``: the :class:`~tailrisk.analytics.PolicyComparison` and
-    ``{policy: per-path outputs}`` (numpy arrays with first axis ``paths``, ``path_index``
-    included).
-    """
-    venue = _require_venue(exp, "compare-policies")
-    policies = list(dict.fromkeys(policies))
-    bad = [p for p in policies if p not in POLICIES]
-    if bad or not policies:
-        raise ConfigError(
-            "<compare-policies>",
-            [f"policies = {bad or policies}: each must be one of {', '.join(POLICIES)}"],
-        )
-    accounts = build_population(venue, exp.model.s0, exp.run.seed)
-    variants = [Variant(accounts, venue, p) for p in policies]
-    outs = simulate_variants(exp, variants, paths=paths, chunk=chunk, progress=progress)
-    outputs = dict(zip(policies, outs, strict=True))
-    comparison = compare_policies(outputs, baseline=baseline, floor=venue.floor)
-    return comparison, outputs
-
-
-def comparison_table(comparison: PolicyComparison) -> list[dict[str, Any]]:
-    """One row per policy with the headline estimates and their errors (for printing)."""
-    rows = []
-    for policy, ests in comparison.levels.items():
-        row: dict[str, Any] = {"policy": policy}
-        for (q, stat), est in ests.items():
-            unit = comparison.units[q]
-            row[f"{q} {stat} [{unit}]"] = f"{est.value:.4g} ± {est.mcse:.2g}"
-        rows.append(row)
-    return rows

@@ -1,4 +1,4 @@
-"""Policy comparison on common random numbers (tailrisk.compare)."""
+"""Policy comparison on common random numbers (tailrisk.studies.policy_comparison)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from _standins import small_venue_experiment
 
-from tailrisk import compare
 from tailrisk.config import ConfigError, parse_config
+from tailrisk.studies import policy_comparison as compare
+from tailrisk.studies import variants
 
 GAP_CSV = """side,quantity,entry,leverage,mmr,cohort
 long,10,100,10,0,A
@@ -56,7 +57,7 @@ def test_hand_worked_gap_queue_vs_pro_rata(tmp_path, monkeypatch):
     # share 30 / 154: haircuts (300/154, 4320/154) = (1.948, 28.052), payoffs (8.052, 115.948).
     csv = tmp_path / "gap.csv"
     csv.write_text(GAP_CSV)
-    monkeypatch.setattr(compare, "_price_backend", lambda: gap_paths)
+    monkeypatch.setattr(variants, "_price_backend", lambda: gap_paths)
     comp, out = compare.compare_policies_run(
         gap_experiment(csv), policies=("queue_bitmex", "pro_rata"), progress=False
     )
