@@ -16,12 +16,14 @@ number of paths; an array sorted or grouped by value would look autocorrelated a
 (autocorrelation-aware) MCSE, so never sort before estimating an error.
 
 ArviZ is imported inside the functions that use it, so importing :mod:`tailrisk.analytics` stays
-cheap.
+cheap; ArviZ 0.23 announces its coming 1.0 refactor with a FutureWarning on import, which is
+silenced there (only ``ess`` and ``mcse`` on plain arrays are used, the API both versions share).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -90,6 +92,20 @@ class Estimate:
 # --- the one place that talks to ArviZ -------------------------------------------------------
 
 
+def _arviz():
+    """The ``arviz`` module, imported without ArviZ 0.23's FutureWarning about its 1.0 refactor
+    (raised by ``arviz/__init__.py`` at most once a day; ArviZ 1.x has no such warning)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore",
+            message=r"\s*ArviZ is undergoing a major refactor",
+            category=FutureWarning,
+            module=r"arviz(\.|$)",
+        )
+        import arviz
+    return arviz
+
+
 def _as_chains(x: np.ndarray) -> np.ndarray:
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim == 1:
@@ -108,8 +124,7 @@ def arviz_ess(x: np.typing.ArrayLike, method: str = "mean", prob: float | None =
     3.11) and ArviZ 1.x (``arviz_stats``, Python 3.12+; default ``chain_axis=-2, draw_axis=-1``)
     share. Methods used here: ``"mean"``, ``"bulk"``, ``"tail"``, ``"quantile"``.
     """
-    import arviz
-
+    arviz = _arviz()
     kwargs = {"method": method}
     if prob is not None:
         kwargs["prob"] = prob
@@ -129,8 +144,7 @@ def arviz_mcse(x: np.typing.ArrayLike, method: str = "mean", prob: float | None 
         return math.nan
     if np.ptp(arr) == 0:
         return 0.0
-    import arviz
-
+    arviz = _arviz()
     kwargs = {"method": method}
     if prob is not None:
         kwargs["prob"] = prob

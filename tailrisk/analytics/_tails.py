@@ -15,18 +15,19 @@ Estimators and their errors:
   (Rockafellar and Uryasev 2002) whose ArviZ mean MCSE is the ES error to first order;
 - Hill tail index (Hill 1975) with ``k = hill_k_rule(n)`` from :mod:`tailrisk.analytics._hill`,
   a peaks-over-threshold GPD fit (Pickands 1975; Balkema and de Haan 1974) above the stated
-  quantile, and ES at the highest level: percentile bootstrap intervals.
+  quantile, by exact maximum likelihood (:mod:`tailrisk.analytics._gpd`), and ES at the highest
+  level: percentile bootstrap intervals.
 
 The bootstrap only needs the upper order statistics: in a resample of size ``n`` the copy counts
 of the ``m`` largest values are ``Multinomial(n; 1/n, ..., 1/n, (n - m)/n)``, so the resample's
 upper tail is drawn exactly without resampling all ``n`` paths (the full resample is drawn in the
-rare case the ``m`` largest do not cover the statistics' needs).
+rare case the ``m`` largest do not cover the statistics' needs). The statistics of all resamples
+are read off the matrix of copy counts at once, the GPD fits as one batch of weighted samples.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +43,8 @@ from ._errors import (
     mean_estimate,
     quantile_estimate,
 )
+from ._gpd import MIN_EXCEEDANCES as MIN_EXCEEDANCES
+from ._gpd import gpd_mle
 from ._hill import HillPlotData, hill, hill_k_rule, hill_plot_data
 
 __all__ = [
@@ -61,8 +64,6 @@ __all__ = [
 TAIL_LEVELS = (0.99, 0.999, 0.9999)
 #: a VaR / ES level is reported only when at least this many paths lie beyond it
 MIN_TAIL_PATHS = 10
-#: a GPD is fitted only to at least this many exceedances
-MIN_EXCEEDANCES = 30
 
 
 def _n_beyond(n: int, level: float) -> float:
@@ -119,40 +120,41 @@ class GPDFit:
     n_exceed: int
 
 
-def _gpd_mle(excess: np.ndarray, start: tuple[float, float] | None = None) -> tuple[float, float]:
-    import scipy.stats as st
-
-    if excess.size < MIN_EXCEEDANCES or np.ptp(excess) == 0:
-        return math.nan, math.nan
-    args = () if start is None else (start[0],)
-    kwargs = {} if start is None else {"scale": start[1]}
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        # the optimiser may probe outside the support on its way; the result is checked below
-        warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            xi, _, scale = st.genpareto.fit(excess, *args, floc=0.0, **kwargs)
-        except (ValueError, RuntimeError, FloatingPointError):
-            return math.nan, math.nan
-    if not (np.isfinite(xi) and np.isfinite(scale) and scale > 0):
-        return math.nan, math.nan
-    return float(xi), float(scale)
-
-
-def _gpd_from_top(top_desc: np.ndarray, n: int, q: float, start=None) -> tuple[float, float, int]:
+def _gpd_from_top(top_desc: np.ndarray, n: int, q: float) -> tuple[float, float, int]:
+    """GPD fit above the value at position ``floor(n (1 - q))`` of ``top_desc`` (the largest
+    values of a sample of size ``n``, descending): ``(xi, scale, number of exceedances)``."""
     idx = math.floor(_n_beyond(n, q))
     if idx >= top_desc.size:
         return math.nan, math.nan, 0
     u = top_desc[idx]
     excess = top_desc[:idx][top_desc[:idx] > u] - u
-    xi, scale = _gpd_mle(excess, start)
-    return xi, scale, int(excess.size)
+    xi, scale = gpd_mle(excess)
+    return float(xi), float(scale), int(excess.size)
+
+
+def _gpd_from_counts(
+    top_desc: np.ndarray, counts: np.ndarray, cum: np.ndarray, n: int, q: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_gpd_from_top` for a batch of resamples given as copy counts (shape ``(B, m)``, with
+    cumulative sums ``cum``) of ``top_desc`` (shape ``(m,)``), each covering position
+    ``floor(n (1 - q))``: ``(xi, scale)``, each of shape ``(B,)``.
+
+    The threshold of a resample is its value at that position; its exceedances are the values
+    strictly above it, which all precede that position, each with its copy count.
+    """
+    idx = math.floor(_n_beyond(n, q))
+    u = top_desc[(cum <= idx).sum(axis=1)]
+    width = int((top_desc > u.min()).sum())  # top_desc is descending
+    excess = top_desc[None, :width] - u[:, None]
+    xi, scale = gpd_mle(excess, np.where(excess > 0, counts[:, :width], 0))
+    return xi, scale
 
 
 def gpd_fit(x: np.typing.ArrayLike, threshold_quantile: float = 0.99) -> GPDFit:
-    """Peaks-over-threshold fit of a GPD (``scipy.stats.genpareto``, location fixed at 0) to the
-    upper tail of ``x`` (shape ``(n,)``), without errors; :func:`tail_summary` adds bootstrap
-    intervals. NaN parameters when fewer than :data:`MIN_EXCEEDANCES` values exceed the threshold
-    or all exceedances are equal.
+    """Peaks-over-threshold fit of a GPD (exact maximum likelihood with location 0 and
+    ``xi >= -1``, :func:`tailrisk.analytics._gpd.gpd_mle`) to the upper tail of ``x`` (shape
+    ``(n,)``), without errors; :func:`tail_summary` adds bootstrap intervals. NaN parameters when
+    fewer than :data:`MIN_EXCEEDANCES` values exceed the threshold or all exceedances are equal.
     """
     arr = np.asarray(x, dtype=np.float64).ravel()
     idx = math.floor(_n_beyond(arr.size, threshold_quantile))
@@ -259,6 +261,80 @@ def _safe_hill(top_desc: np.ndarray, k: int) -> float:
     return float(hill(top_desc[: k + 1], k))
 
 
+def _head(
+    top_desc: np.ndarray, counts: np.ndarray, cum: np.ndarray, p: int, f_top: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For resamples given as copy counts (shape ``(B, m)``, cumulative sums ``cum``) of
+    ``top_desc`` (shape ``(m,)``, descending): the value at position ``p`` (0-based) of each
+    descending resample and the sum of ``f_top`` over its first ``p`` values, each shape ``(B,)``.
+    Every resample must hold more than ``p`` values."""
+    j = (cum <= p).sum(axis=1)
+    width = int(j.max()) + 1
+    c, cm = counts[:, :width], cum[:, :width]
+    first = np.minimum(c, np.maximum(p - (cm - c), 0))
+    return top_desc[j], first @ f_top[:width]
+
+
+def _replicates_from_counts(
+    top_desc: np.ndarray, counts: np.ndarray, n: int, k: int, q: float, top_level: float
+) -> np.ndarray:
+    """Bootstrap replicates ``(Hill alpha, GPD xi, GPD scale, ES at top_level)``, shape
+    ``(B, 4)``, of resamples given as copy counts (shape ``(B, m)``) of the ``m`` largest values
+    ``top_desc`` (descending), each holding the order statistics the four need. Same definitions
+    as :func:`_safe_hill`, :func:`_gpd_from_top` and :func:`_es_from_top` on the materialised
+    resample."""
+    out = np.full((counts.shape[0], 4), np.nan)
+    cum = np.cumsum(counts, axis=1)
+
+    with np.errstate(divide="ignore"):
+        log_top = np.log(np.where(top_desc > 0, top_desc, 1.0))
+    kth, log_sum = _head(top_desc, counts, cum, k, log_top)
+    pos = kth > 0
+    gap = log_sum[pos] / k - np.log(kth[pos])
+    with np.errstate(divide="ignore"):
+        out[pos, 0] = np.where(gap > 0, 1.0 / np.where(gap > 0, gap, 1.0), np.inf)
+
+    out[:, 1], out[:, 2] = _gpd_from_counts(top_desc, counts, cum, n, q)
+
+    beyond = _n_beyond(n, top_level)
+    kf = math.floor(beyond)
+    if kf >= 1:
+        at_kf, head_sum = _head(top_desc, counts, cum, kf, top_desc)
+        out[:, 3] = (head_sum + (beyond - kf) * at_kf) / beyond
+    return out
+
+
+def _bootstrap(
+    y: np.ndarray,
+    top_desc: np.ndarray,
+    need: int,
+    k: int,
+    q: float,
+    top_level: float,
+    n_resamples: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Bootstrap replicates ``(Hill alpha, GPD xi, GPD scale, ES at top_level)`` of the sample
+    ``y`` (shape ``(n,)``), shape ``(n_resamples, 4)``.
+
+    Each resample's copy counts of the ``m`` largest values ``top_desc`` are drawn at once; a
+    resample whose counts hold fewer than ``need`` values is drawn in full, after all counts.
+    """
+    n, m = y.size, top_desc.size
+    reps = np.full((n_resamples, 4), np.nan)
+    probs = np.full(m + 1, 1.0 / n)
+    probs[m] = max(0.0, 1.0 - m / n)
+    counts = rng.multinomial(n, probs / probs.sum(), size=n_resamples)[:, :m]
+    covered = counts.sum(axis=1) >= need
+    if np.any(covered):
+        reps[covered] = _replicates_from_counts(top_desc, counts[covered], n, k, q, top_level)
+    for b in np.flatnonzero(~covered):
+        rtop = -np.sort(-y[rng.integers(0, n, size=n)])
+        xi_b, scale_b, _ = _gpd_from_top(rtop, n, q)
+        reps[b] = (_safe_hill(rtop, k), xi_b, scale_b, _es_from_top(rtop, n, top_level))
+    return reps
+
+
 def _tail_side(
     y: np.ndarray,
     side: str,
@@ -280,18 +356,7 @@ def _tail_side(
     threshold = float(top[min(math.floor(_n_beyond(n, threshold_quantile)), m - 1)])
     es_top_hat = _es_from_top(top, n, top_level)
 
-    reps = np.full((n_resamples, 4), np.nan)
-    probs = np.full(m + 1, 1.0 / n)
-    probs[m] = max(0.0, 1.0 - m / n)
-    start = (xi_hat, scale_hat) if np.isfinite(xi_hat) else None
-    for b in range(n_resamples):
-        counts = rng.multinomial(n, probs / probs.sum())[:m]
-        if counts.sum() >= need:
-            rtop = np.repeat(top, counts)
-        else:  # the m largest do not cover the tail of this resample: draw it in full
-            rtop = -np.sort(-y[rng.integers(0, n, size=n)])
-        xi_b, scale_b, _ = _gpd_from_top(rtop, n, threshold_quantile, start)
-        reps[b] = (_safe_hill(rtop, k), xi_b, scale_b, _es_from_top(rtop, n, top_level))
+    reps = _bootstrap(y, top, need, k, threshold_quantile, top_level, n_resamples, rng)
 
     def boot(value: float, col: int) -> Estimate:
         if math.isnan(value):
