@@ -12,13 +12,10 @@ import pytest
 from tailrisk.config import parse_config
 from tailrisk.venue import POLICIES, VenueConfig, build_population, kernel
 from tailrisk.venue._accounts import Accounts
-from tailrisk.venue.kernel import (
-    _count_triggered,
-    _event_sizes,
-    _prepare_side,
-    _run_chunk,
-    simulate_venue,
-)
+from tailrisk.venue._events import event_sizes
+from tailrisk.venue._state import pooled_fields
+from tailrisk.venue._tables import count_triggered, prepare_side
+from tailrisk.venue.kernel import _run_chunk, simulate_venue
 
 
 def _population(n: int = 40, seed: int = 0) -> Accounts:
@@ -45,7 +42,7 @@ def test_results_do_not_depend_on_chunking_or_sub_batches(policy):
              for a, b in ((0, 7), (7, 71), (71, 100))]
     # a memory budget of 64 paths' account rows splits the chunk into batches of 64
     small = simulate_venue(acc, venue, lp, s0=100.0, seed=3, path_index=np.arange(100),
-                           rows_budget=len(kernel._pooled(policy)) * (acc.n + 2) * 4 * 64)
+                           rows_budget=len(pooled_fields(policy)) * (acc.n + 2) * 4 * 64)
     # checks in batches of 8 paths, and the chunk in three parts run side by side
     batched = simulate_venue(acc, venue, lp, s0=100.0, seed=3, path_index=np.arange(100),
                              compact=8, workers=3)
@@ -87,7 +84,7 @@ def test_reused_pool_buffers_do_not_change_the_numbers(policy, monkeypatch):
     venue = VenueConfig(policy=policy, fund=3.0, eta=0.01, depth=5_000.0)
     run = partial(simulate_venue, acc, venue, lp, s0=100.0, seed=3, path_index=np.arange(100))
     fresh = run()
-    monkeypatch.setattr(kernel, "_take_buffers", lambda shapes, dtype: tuple(
+    monkeypatch.setattr(kernel, "take_buffers", lambda shapes, dtype: tuple(
         {f: jnp.full(shape, jnp.nan, dtype) for f, shape in d.items()} for d in shapes))
     for schedule in ("events", "scan"):
         dirty = run(schedule=schedule)
@@ -97,8 +94,8 @@ def test_reused_pool_buffers_do_not_change_the_numbers(policy, monkeypatch):
 
 
 def test_event_schedule_sizes_and_its_limits():
-    assert _event_sizes(320, 8) == [320, 192, 64]
-    assert _event_sizes(32768, 1024) == [32768, 16384, 4096, 1024]
+    assert event_sizes(320, 8) == [320, 192, 64]
+    assert event_sizes(32768, 1024) == [32768, 16384, 4096, 1024]
     acc = _population()
     lp = jnp.asarray(_log_prices(4, 10), jnp.float32)
     with pytest.raises(ValueError, match="schedule = 'events'"):
@@ -124,14 +121,14 @@ def test_trigger_lookup_equals_searchsorted(dtype):
     with jax.enable_x64(dtype == jnp.float64):
         for acc in populations:
             for sign in (1, -1):
-                side = _prepare_side(acc, sign, dtype)
+                side = prepare_side(acc, sign, dtype)
                 lq = np.asarray(side.lq[:-1], np.float64)
                 lq = lq[np.isfinite(lq) & (lq > 0)].astype(dtype)
                 marks = np.concatenate([
                     lq, np.nextafter(lq, dtype(np.inf)), np.nextafter(lq, dtype(0)),
                     np.exp(rng.uniform(np.log(1e-3), np.log(1e5), 5000)).astype(dtype),
                 ])
-                got = _count_triggered(side, sign, jnp.asarray(marks))
+                got = count_triggered(side, sign, jnp.asarray(marks))
                 key = -marks if sign > 0 else marks
                 want = np.searchsorted(np.asarray(side.lq_key)[: side.q.shape[0]], key, "right")
                 np.testing.assert_array_equal(np.asarray(got), want)
@@ -212,7 +209,7 @@ def test_generated_population_runs_every_policy_in_float32():
 def test_gini_matches_the_reference_formula(dtype):
     """The kernel's Gini (bit-pattern sort: numpy's on the host for float32 on a CPU, XLA's
     otherwise) against the reference's plain numpy one, with masked entries, ties and zeros."""
-    from tailrisk.venue.kernel import _gini
+    from tailrisk.venue._settlement import gini as kernel_gini
     from tailrisk.venue.reference import gini
 
     rng = np.random.default_rng(11)
@@ -222,7 +219,7 @@ def test_gini_matches_the_reference_formula(dtype):
     mask = rng.random((6, 300)) < 0.6
     mask[2] = False  # nobody: 0
     with jax.enable_x64(dtype == jnp.float64):
-        got = np.asarray(jax.jit(jax.vmap(_gini))(jnp.asarray(x, dtype), jnp.asarray(mask)))
+        got = np.asarray(jax.jit(jax.vmap(kernel_gini))(jnp.asarray(x, dtype), jnp.asarray(mask)))
     want = [gini(row[m]) for row, m in zip(x.astype(dtype), mask, strict=True)]
     np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == jnp.float32 else 1e-12,
                                atol=1e-7)

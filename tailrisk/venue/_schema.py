@@ -30,9 +30,6 @@ PNL_POLICIES = ("pro_rata",)
 SETTLEMENT_POLICIES = ("socialized_at_settlement", "none")
 
 
-
-
-
 class ProbeConfig(_Frozen):
     """A small account that takes part in ADL like any other but cannot move the venue."""
 
