@@ -207,9 +207,11 @@ def test_generated_population_runs_every_policy_in_float32():
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
 def test_gini_matches_the_reference_formula(dtype):
-    """The kernel's Gini (bit-pattern sort: numpy's on the host for float32 on a CPU, XLA's
-    otherwise) against the reference's plain numpy one, with masked entries, ties and zeros."""
+    """The kernel's two Ginis (on the device with XLA's sort of bit patterns, as on a GPU; on
+    the host with numpy, as on a CPU) against the reference's plain numpy one, with masked
+    entries, ties and zeros."""
     from tailrisk.venue._settlement import gini as kernel_gini
+    from tailrisk.venue._settlement import gini_of_rows
     from tailrisk.venue.reference import gini
 
     rng = np.random.default_rng(11)
@@ -220,7 +222,25 @@ def test_gini_matches_the_reference_formula(dtype):
     mask[2] = False  # nobody: 0
     with jax.enable_x64(dtype == jnp.float64):
         got = np.asarray(jax.jit(jax.vmap(kernel_gini))(jnp.asarray(x, dtype), jnp.asarray(mask)))
+    host = gini_of_rows(np.where(mask, x.astype(dtype), np.nan))
     want = [gini(row[m]) for row, m in zip(x.astype(dtype), mask, strict=True)]
     np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == jnp.float32 else 1e-12,
                                atol=1e-7)
+    np.testing.assert_allclose(host, want, rtol=1e-12, atol=1e-12)
     assert want[0] == want[2] == 0.0 and want[3] > 0.1
+
+
+def test_gini_rows_overflow_reruns_with_the_same_numbers():
+    """On a CPU the haircuts of the paths settled account by account go to the host through a
+    buffer of rows; with a buffer smaller than those paths the batch reruns in smaller batches,
+    and every output stays the same."""
+    acc = _population()
+    lp = jnp.asarray(_log_prices(128, 40), jnp.float32)
+    venue = VenueConfig(policy="pro_rata", fund=3.0, eta=0.01, depth=5_000.0)
+    run = partial(simulate_venue, acc, venue, lp, s0=100.0, seed=3, path_index=np.arange(128))
+    whole = run()
+    # a Gini buffer of one lane (64 rows) against more than 64 paths settled one by one
+    tight = run(rows_budget=4 * 64 * acc.n * 4)
+    assert np.sum(whole["gini_haircut"] > 0) > 64
+    for key, value in whole.items():
+        np.testing.assert_array_equal(value, tight[key], key)

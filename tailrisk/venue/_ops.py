@@ -61,19 +61,26 @@ def row_segments(table, start, width: int):
 
 
 def blocks_map(fn, mask, inputs, outputs, block: int, pool=None, slot=None, write=True,
-               read_slot=None):
+               read_slot=None, ranked=None):
     """outputs[i] = fn(inputs[i]) for the paths where mask holds, in blocks of ``block`` paths.
 
     With a ``pool`` (a tree of arrays with a leading axis of pool rows) path i's row is
     ``pool[slot[i]]``: then ``fn(row_i, inputs_i)`` returns ``(new_row_i, output_i)`` and the new
     rows are written back (``write``; rows past the pool are dropped). ``read_slot``, when given,
     is the row path i reads instead of its own (a path's first ADL starts from the static row
-    0). Returns the outputs, and the pool when one is given.
+    0). With ``ranked`` (a tree of arrays with a leading axis R), ``output_i`` is a pair
+    ``(output_i, ranked_i)`` and ``ranked_i`` is written at row r of ``ranked``, r the rank of
+    path i among the paths where mask holds (ranks past R are dropped). Returns the outputs (a
+    pair ``(outputs, ranked)`` with ``ranked``), and the pool when one is given.
     """
     n = mask.shape[0]
     order, count = compact_indices(mask, block)
     leaves = jax.tree.leaves(pool)
     size = leaves[0].shape[0] if leaves else 1  # an empty pool: every path reads row 0
+
+    if ranked is not None:
+        outputs = (outputs, ranked)
+    size_r = jax.tree.leaves(ranked)[0].shape[0] if ranked is not None else 0
 
     def body(carry):
         k, outputs, pool = carry
@@ -92,8 +99,18 @@ def blocks_map(fn, mask, inputs, outputs, block: int, pool=None, slot=None, writ
                 pool = jax.tree.map(lambda o, r: o.at[at].set(r.astype(o.dtype), mode="drop"),
                                     pool, new_rows)
         dest = jnp.where(valid, idx, n)  # rows past the end are dropped
-        outputs = jax.tree.map(lambda o, r: o.at[dest].set(r.astype(o.dtype), mode="drop"),
-                               outputs, res)
+        if ranked is None:
+            outputs = jax.tree.map(lambda o, r: o.at[dest].set(r.astype(o.dtype), mode="drop"),
+                                   outputs, res)
+        else:
+            rank = k * block + jnp.arange(block)
+            at = jnp.where(valid & (rank < size_r), rank, size_r)
+            outputs = (
+                jax.tree.map(lambda o, r: o.at[dest].set(r.astype(o.dtype), mode="drop"),
+                             outputs[0], res[0]),
+                jax.tree.map(lambda o, r: o.at[at].set(r.astype(o.dtype), mode="drop"),
+                             outputs[1], res[1]),
+            )
         return k + 1, outputs, pool
 
     n_blocks = (count + block - 1) // block

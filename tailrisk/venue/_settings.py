@@ -61,3 +61,6 @@ class Static(NamedTuple):
     compact: int  # paths per batch of a check (only the paths with something to do are checked)
     events: bool  # the event schedule (run_events) instead of a scan over every step
     lanes: int  # batch sizes are multiples of this (see simulate_venue)
+    #: rows of haircuts handed to the host for their Gini coefficient (a CPU: see
+    #: _settlement.gini_of_rows); 0: the kernel computes the Gini itself (a GPU)
+    gini_rows: int = 0

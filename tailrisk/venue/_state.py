@@ -158,11 +158,7 @@ def row_search(rows: jax.Array, slot: jax.Array, thresh: jax.Array) -> jax.Array
 FLOAT_FIELDS = ("impact", "fund", "fund_min", "capital_injected", "deficit", "shortfall", "covered",
                 "liq_notional", "adl_notional", "backlog_max", "fees", "rest_dq", "rest_dqx",
                 "token_reval")
-
-
 INT_FIELDS = ("liq_count", "adl_count", "adl_events", "dd_ptr", "slot")
-
-
 #: first of the two columns holding each side's next untriggered liquidation price
 NEXT_COL = len(FLOAT_FIELDS) + 2
 
@@ -213,14 +209,11 @@ def unpack(mat, shared) -> State:
     )
 
 
-# Pooled-row buffers handed from one chunk to the next (donated, so not allocated and filled
-# again for every chunk): the buffers of the last shape used, at most _BUFFERS_MAX bytes.
+# Buffers handed from one chunk to the next (donated, so not allocated and filled again for
+# every chunk): the pooled rows, and on a CPU the rows of haircuts for the host's Gini. Kept for
+# the last shapes used, at most _BUFFERS_MAX bytes.
 _BUFFERS: dict = {"key": None, "free": []}
-
-
 _BUFFERS_LOCK = threading.Lock()
-
-
 _BUFFERS_MAX = 1 << 28
 
 
@@ -229,6 +222,8 @@ def _buffers_key(shapes, dtype) -> tuple:
 
 
 def take_buffers(shapes, dtype):
+    """Buffers of ``shapes`` (a tuple of dicts of field: shape) for the next chunk: ones given
+    back by an earlier chunk, else new ones (their contents never matter)."""
     with _BUFFERS_LOCK:
         if _BUFFERS["key"] == _buffers_key(shapes, dtype) and _BUFFERS["free"]:
             return _BUFFERS["free"].pop()
@@ -236,6 +231,7 @@ def take_buffers(shapes, dtype):
 
 
 def give_buffers(shapes, dtype, buffers) -> None:
+    """Keep a chunk's returned ``buffers`` for the next chunk of the same shapes."""
     key = _buffers_key(shapes, dtype)
     size = sum(a.nbytes for a in jax.tree.leaves(buffers))
     with _BUFFERS_LOCK:

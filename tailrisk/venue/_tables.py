@@ -101,8 +101,6 @@ def prepare_side(acc: Accounts, sign: int, dtype) -> Side:
 # The sorted tables of a population, per dtype, kept while the population lives (an Accounts is
 # frozen): every chunk of a run reuses them instead of sorting the accounts again.
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 _CACHE_LOCK = threading.Lock()
 
 

@@ -33,7 +33,7 @@ from ._random import recourse_uniform, token_normals
 from ._scan import run_scan
 from ._schema import POLICIES, VenueConfig
 from ._settings import Params, Static, venue_params
-from ._settlement import money_tolerance, settle_paths
+from ._settlement import gini_of_rows, money_tolerance, settle_paths
 from ._state import give_buffers, init_state, pool_shapes, pooled_fields, take_buffers
 from ._tables import side_tables
 
@@ -44,8 +44,6 @@ OUTPUT_KEYS = (
     "winners", "winners_touched", "max_haircut_pct", "gini_haircut", "haircut_total", "overshoot",
     "covered",
 )
-
-
 #: how the kernel walks the grid: "events" jumps each path to its next check with something to
 #: do, "scan" visits every check; "auto" takes "events" where it applies (no drawdown rule, fund
 #: in USD). The numbers are the same.
@@ -55,8 +53,9 @@ SCHEDULES = ("auto", "events", "scan")
 @partial(jax.jit, static_argnames=("static", "seed", "n_cohorts"), donate_argnames=("buffers",))
 def _run_chunk(sides, prm: Params, log_prices, token_z, u_rec, path_index, probe_pos,
                log_s0, buffers=(None, None), *, static: Static, seed: int, n_cohorts: int):
-    """One chunk of paths: (outputs, pool rows handed out, the pooled rows). ``buffers`` are
-    donated arrays for the pooled rows (see init_side), returned for the next chunk."""
+    """One chunk of paths: (outputs, pool rows handed out, buffers). ``buffers`` are donated
+    arrays, returned for the next chunk: the pooled rows of each side (see init_side) and, with
+    ``static.gini_rows``, the rows of haircuts handed to the host (see settle_paths)."""
     n = log_prices.shape[0]
     dtype = log_prices.dtype
     tol = money_tolerance(sides, prm)
@@ -65,8 +64,12 @@ def _run_chunk(sides, prm: Params, log_prices, token_z, u_rec, path_index, probe
 
     def finish(state):
         final = jnp.exp(log_prices[:, -1]) * state.impact
-        out = settle_paths(state, sides, final, u_rec, prm, static, n_cohorts, probe_pos, tol)
         rows = tuple({f: getattr(ss, f) for f in pooled} for ss in (state.long, state.short))
+        if static.gini_rows:
+            out, gini_buf = settle_paths(state, sides, final, u_rec, prm, static, n_cohorts,
+                                         probe_pos, tol, buffers[2]["gini"])
+            return out, state.pool_next, (*rows, {"gini": gini_buf})
+        out = settle_paths(state, sides, final, u_rec, prm, static, n_cohorts, probe_pos, tol)
         return out, state.pool_next, rows
 
     if static.events:
@@ -86,10 +89,11 @@ def device_knobs(device=None) -> dict[str, int]:
     """
     device = device or jax.devices()[0]
     if device.platform == "cpu":
-        return {"block": 2, "compact": 1024, "rows_budget": 1 << 26}
+        return {"block": 2, "compact": 1024, "rows_budget": 1 << 26, "host_gini": True}
     stats = device.memory_stats() or {}
     limit = int(stats.get("bytes_limit", 16 << 30))
-    return {"block": 64, "compact": 16_384, "rows_budget": max(1 << 26, limit // 8)}
+    return {"block": 64, "compact": 16_384, "rows_budget": max(1 << 26, limit // 8),
+            "host_gini": False}
 
 
 def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: float, seed: int,
@@ -170,6 +174,12 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     # `part`; the numbers are the same either way).
     per_path = len(pooled_fields(policy)) * (accounts.n + 2) * jnp.dtype(dtype).itemsize
     fit = max(lanes, rows_budget // per_path // lanes * lanes) if per_path else sub
+    # On a CPU the paths settled account by account hand their haircuts to the host for the
+    # Gini (_settlement.gini_of_rows), in a buffer of a quarter of rows_budget: `gini_fit` rows.
+    # A batch with more such paths reruns in batches of `gini_fit` (the numbers are the same).
+    row_bytes = max(1, accounts.n) * jnp.dtype(dtype).itemsize
+    gini_fit = max(lanes, rows_budget // 4 // row_bytes // lanes * lanes) if knobs["host_gini"] \
+        else 0
 
     def run(lo: int, size: int, pool: int):
         hi = min(lo + size, n)
@@ -179,27 +189,45 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
             a = a[lo:hi]
             return jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]) if pad > 0 else a
 
-        st = static._replace(pool=pool, compact=min(size, compact))
+        gini_rows = min(size, gini_fit)
+        st = static._replace(pool=pool, compact=min(size, compact), gini_rows=gini_rows)
         shapes = pool_shapes(sides, st)
+        if gini_rows:
+            shapes = (*shapes, {"gini": (gini_rows, accounts.n)})
         res, used, buffers = _run_chunk(
             sides, prm, cut(log_prices), cut(token_z), cut(u_rec), cut(path_index), probe_pos,
             jnp.asarray(math.log(s0), dtype), take_buffers(shapes, dtype), static=st,
             seed=seed, n_cohorts=len(accounts.cohort_names))
+        out = {k: np.asarray(v)[: hi - lo] for k, v in res.items()}
+        fits = True
+        if gini_rows:
+            rank = out.pop("gini_rank")
+            fits = bool(np.all(rank < gini_rows))
+            mine = rank >= 0
+            if fits and mine.any():
+                rows = np.asarray(buffers[2]["gini"][: int(rank.max()) + 1])
+                g = out["gini_haircut"].copy()
+                g[mine] = gini_of_rows(rows)[rank[mine]]
+                out["gini_haircut"] = g
         give_buffers(shapes, dtype, buffers)
-        return {k: np.asarray(v)[: hi - lo] for k, v in res.items()}, int(used)
+        return out, int(used), fits
 
     def part(lo: int) -> dict[str, np.ndarray]:
         pool = min(sub, fit) if per_path else 0
-        res, used = run(lo, sub, pool)
-        if used <= pool:
+        res, used, fits = run(lo, sub, pool)
+        if used <= pool and fits:
             return res
         # more paths had ADL than the pool holds: rerun with a pool for all of them (a power of
         # two, so few programs get compiled) if that stays within 4x the budget, else in
-        # batches of `fit` paths with a row for each
-        bigger = min(sub, 1 << math.ceil(math.log2(used)))
-        if bigger * per_path <= 4 * rows_budget:
-            return run(lo, sub, bigger)[0]
-        parts = [run(a, fit, fit)[0] for a in range(lo, min(lo + sub, n), fit)]
+        # batches of `fit` paths with a row for each (and of `gini_fit` when more paths were
+        # settled account by account than the Gini's buffer holds)
+        if fits:
+            bigger = min(sub, 1 << math.ceil(math.log2(used)))
+            if bigger * per_path <= 4 * rows_budget:
+                return run(lo, sub, bigger)[0]
+        step = min(fit, gini_fit or fit)
+        parts = [run(a, step, step if per_path else 0)[0]
+                 for a in range(lo, min(lo + sub, n), step)]
         return {k: np.concatenate([p[k] for p in parts]) for k in res}
 
     # Parts of the chunk can run side by side, one thread each (paths are independent, so the
