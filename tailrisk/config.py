@@ -15,7 +15,7 @@ import math
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
@@ -24,7 +24,9 @@ from ._schema_base import NonNegative, Positive, Probability
 from .venue._schema import VenueConfig
 
 __all__ = [
+    "DEFAULT_CHUNK",
     "DT_UNITS",
+    "MODEL_NAMES",
     "AnalysisConfig",
     "ConfigError",
     "Experiment",
@@ -40,6 +42,7 @@ __all__ = [
     "SweepConfig",
     "VenueConfig",
     "config_hash",
+    "default_chunk_size",
     "load_config",
     "parse_config",
 ]
@@ -52,6 +55,15 @@ DT_UNITS = {
     "min": 1.0 / (YEAR_DAYS * 24 * 60),
     "s": 1.0 / (YEAR_DAYS * 24 * 3600),
 }
+#: the largest chunk a config gets without a run.chunk_size key
+DEFAULT_CHUNK = 50_000
+
+
+def default_chunk_size(paths: int) -> int:
+    """The chunk size of a config that gives none: all paths at once, at most DEFAULT_CHUNK."""
+    return min(paths, DEFAULT_CHUNK)
+
+
 _DT_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(y|d|h|min|s)\s*$")
 
 
@@ -74,7 +86,8 @@ class RunConfig(_Frozen):
     seed: Annotated[int, Field(ge=0, lt=2**32)] = 0
     dtype: Literal["float32", "float64"] = "float32"
     paths: Annotated[int, Field(ge=1)] = 100_000
-    chunk_size: Annotated[int, Field(ge=1)] = 50_000
+    #: paths simulated at once; absent: min(paths, DEFAULT_CHUNK) (see ``_default_chunk``)
+    chunk_size: Annotated[int, Field(ge=1)] = DEFAULT_CHUNK
     steps: Annotated[int, Field(ge=1)] = 256
     dt: Positive = 1.0 / YEAR_DAYS
     #: how many whole paths to keep for fan charts (the first ones by global index)
@@ -92,6 +105,17 @@ class RunConfig(_Frozen):
                 )
             return float(m.group(1)) * DT_UNITS[m.group(2)]
         return v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_chunk(cls, data: Any) -> Any:
+        # an absent chunk size follows paths, so that a small run needs no chunk_size key; the
+        # value is then stored (and hashed) as if written, so configs that give it keep their hash
+        if isinstance(data, dict) and "chunk_size" not in data:
+            paths = data.get("paths", cls.model_fields["paths"].default)
+            if isinstance(paths, int) and not isinstance(paths, bool) and paths >= 1:
+                return {**data, "chunk_size": default_chunk_size(paths)}
+        return data
 
     @model_validator(mode="after")
     def _chunk_fits(self) -> RunConfig:
@@ -217,10 +241,15 @@ class StableModel(_ModelBase):
     clip: Positive = 20.0
 
 
+_MODELS = (GbmModel, StudentTModel, MertonModel, KouModel, GarchTModel, HawkesModel, StableModel)
 ModelConfig = Annotated[
     GbmModel | StudentTModel | MertonModel | KouModel | GarchTModel | HawkesModel | StableModel,
     Field(discriminator="name"),
 ]
+#: the allowed values of ``model.name``
+MODEL_NAMES: tuple[str, ...] = tuple(
+    get_args(m.model_fields["name"].annotation)[0] for m in _MODELS
+)
 
 
 class AnalysisConfig(_Frozen):
@@ -269,11 +298,26 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item in {"gbm", "student_t", "merton", "kou", "garch_t", "hawkes", "stable"}:
+        elif item in MODEL_NAMES:
             continue  # the discriminator tag pydantic inserts into the path
         else:
             parts.append(("." if parts else "") + str(item))
     return "".join(parts) or "(top level)"
+
+
+def _allowed_models() -> str:
+    return ", ".join(MODEL_NAMES)
+
+
+def _missing_model_name(key: str, table: Any) -> str:
+    """The message for a model table without ``name``, with a hint where another key holds a
+    model's name (``kind = "gbm"``)."""
+    msg = f"{key}.name: required key is missing; allowed models: {_allowed_models()}"
+    items = table.items() if isinstance(table, dict) else ()
+    for k, v in items:
+        if isinstance(v, str) and v in MODEL_NAMES:
+            return f"{msg} ({key}.{k} = {v!r}: did you mean name = {v!r}?)"
+    return msg
 
 
 def _problems(err: ValidationError) -> list[str]:
@@ -288,9 +332,10 @@ def _problems(err: ValidationError) -> list[str]:
         elif msg.startswith(key.split(".")[0] + ".") or msg.startswith(key + " "):
             out.append(msg)  # a cross-field check that already names its keys
         elif e["type"] == "union_tag_invalid":
-            allowed = msg.split("expected tags: ")[-1]
             name = e["input"].get("name")
-            out.append(f"{key}.name = {name!r}: unknown model; allowed: {allowed}")
+            out.append(f"{key}.name = {name!r}: unknown model; allowed models: {_allowed_models()}")
+        elif e["type"] == "union_tag_not_found":
+            out.append(_missing_model_name(key, e["input"]))
         else:
             out.append(f"{key} = {e['input']!r}: {msg}")
     return out
@@ -309,14 +354,16 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Experiment:
     """Validate a parsed TOML document. Raises :class:`ConfigError` listing every problem."""
     data = _tuples(data)
     if "model" not in data:
-        raise ConfigError(source, ["[model]: required table is missing (give at least name = ...)"])
+        raise ConfigError(source, ["[model]: required table is missing (give at least name = "
+                                   f"one of {_allowed_models()})"])
     try:
         return Experiment.model_validate(data)
     except ValidationError as err:
         problems = _problems(err)
         # pydantic skips cross-field checks of a table with field errors; this one is too common
-        run = data.get("run", {})
-        paths, chunk = run.get("paths", 100_000), run.get("chunk_size", 50_000)
+        run = data.get("run") if isinstance(data.get("run"), dict) else {}
+        paths = run.get("paths", RunConfig.model_fields["paths"].default)
+        chunk = run.get("chunk_size")  # absent: it follows paths and always fits
         if (isinstance(paths, int) and isinstance(chunk, int) and chunk > paths
                 and not any(p.startswith("run.chunk_size") for p in problems)):
             problems.append(f"run.chunk_size = {chunk}: must be <= run.paths ({paths})")

@@ -84,3 +84,44 @@ def test_dt_units_and_frozen_hashable_result(tmp_path):
     other = parse_config({"run": {"paths": 4, "chunk_size": 4, "dt": "8h", "seed": 1},
                           "model": {"name": "gbm"}})
     assert config_hash(other) != config_hash(exp)
+
+
+def test_chunk_size_follows_paths_when_absent():
+    small = parse_config({"run": {"paths": 1000}, "model": {"name": "gbm"}})
+    assert small.run.chunk_size == 1000 and small.run.n_chunks == 1
+    big = parse_config({"run": {"paths": 200_000}, "model": {"name": "gbm"}})
+    assert big.run.chunk_size == 50_000 and big.run.n_chunks == 4
+    assert parse_config({"model": {"name": "gbm"}}).run.chunk_size == 50_000  # paths 100,000
+    # a chunk size the user wrote is checked as before
+    problems = _problems({"run": {"paths": 1000, "chunk_size": 2000}, "model": {"name": "gbm"}})
+    assert problems == ["run.chunk_size = 2000: must be <= run.paths (1000)"]
+    # a bad paths value is the only problem reported: no chunk size complaint about a default
+    assert _problems({"run": {"paths": 0}, "model": {"name": "gbm"}}) == [
+        "run.paths = 0: Input should be greater than or equal to 1"]
+
+
+def test_default_chunk_size_keeps_config_hashes():
+    # runs are found and resumed by config hash: a config that writes its chunk size hashes as it
+    # did before chunk sizes followed paths (these values were computed before that change)
+    explicit = {"run": {"paths": 200_000, "chunk_size": 50_000}, "model": {"name": "gbm"}}
+    assert config_hash(parse_config(explicit)) == "d1f472a0eaa23066"
+    assert config_hash(parse_config({"model": {"name": "gbm"}})) == "d55317386c05acca"
+    # leaving the key out is the same as writing its default
+    small = {"run": {"paths": 1000}, "model": {"name": "gbm"}}
+    assert config_hash(parse_config(small)) == "ca3e5bcd8eb65b97"
+    small["run"]["chunk_size"] = 1000
+    assert config_hash(parse_config(small)) == "ca3e5bcd8eb65b97"
+
+
+ALLOWED = "allowed models: gbm, student_t, merton, kou, garch_t, hawkes, stable"
+
+
+def test_missing_model_name_says_so_and_lists_the_models():
+    assert _problems({"model": {"kind": "gbm"}}) == [
+        f"model.name: required key is missing; {ALLOWED} "
+        "(model.kind = 'gbm': did you mean name = 'gbm'?)"]
+    missing = f"model.name: required key is missing; {ALLOWED}"
+    assert _problems({"model": {"sigma": 0.5}}) == [missing]
+    assert _problems({"model": {"name": "levy"}}) == [
+        f"model.name = 'levy': unknown model; {ALLOWED}"]
+    assert ALLOWED.split(": ")[1] in _problems({"run": {"paths": 10}})[0]  # no [model] at all
