@@ -44,9 +44,14 @@ def _write_json(path: Path, obj: Any) -> None:
     atomic_write_json(path, obj)
 
 
+#: subcommands that never compile a JAX program (they get no compile cache, so write nothing)
+_NO_JAX = frozenset({"validate-config"})
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="tailrisk")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Monte Carlo tail risk of crypto perpetual-futures venues.
 
     Typical use: check a config, run it, read the PDF report.
@@ -55,7 +60,13 @@ def main() -> None:
       tailrisk validate-config experiments/quickstart.toml
       tailrisk run experiments/quickstart.toml --out runs
       tailrisk run --quickstart
+
+    Compiled JAX programs are kept in ~/.cache/tailrisk/jax ($TAILRISK_CACHE_DIR; "off": none).
     """
+    if ctx.invoked_subcommand not in _NO_JAX:
+        from ._compile_cache import enable_compile_cache
+
+        enable_compile_cache()  # before any jax work: a repeat run loads its compiled programs
 
 
 # ----------------------------------------------------------------------------- run / report

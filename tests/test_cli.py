@@ -261,3 +261,110 @@ def test_calibrate_passes_options_through(tmp_path, monkeypatch):
     assert json.loads(out.read_text()) == {"models": ["gbm", "kou"]}
     res = invoke("calibrate", "--model", "vasicek")
     assert res.exit_code == 2 and "vasicek" in res.stderr
+
+
+# ----------------------------------------------------------------------------- compile cache
+
+
+@pytest.fixture
+def session_cache():
+    """Put JAX's compile cache back as the test session had it (conftest) after the test."""
+    import jax
+
+    from tailrisk import _compile_cache
+
+    names = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs",
+             "jax_persistent_cache_min_entry_size_bytes", "jax_persistent_cache_enable_xla_caches")
+    saved = {n: getattr(jax.config, n) for n in names}
+    state = dict(_compile_cache._STATE)
+    yield _compile_cache
+    from jax.experimental.compilation_cache import compilation_cache
+
+    for n, v in saved.items():
+        jax.config.update(n, v)
+    _compile_cache._STATE.update(state)
+    compilation_cache.reset_cache()
+
+
+def test_cache_folder_follows_the_environment(tmp_path, monkeypatch):
+    from tailrisk._compile_cache import cache_dir
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_dir({}) == tmp_path / "home" / ".cache" / "tailrisk" / "jax"
+    assert cache_dir({"XDG_CACHE_HOME": "/x/cache"}) == Path("/x/cache/tailrisk/jax")
+    assert cache_dir({"XDG_CACHE_HOME": "relative"}) == tmp_path / "home/.cache/tailrisk/jax"
+    mine = {"TAILRISK_CACHE_DIR": str(tmp_path / "c"), "XDG_CACHE_HOME": "/x/cache"}
+    assert cache_dir(mine) == tmp_path / "c"
+    for off in ("off", "", "  ", "OFF"):
+        assert cache_dir({"TAILRISK_CACHE_DIR": off, "XDG_CACHE_HOME": "/x"}) is None
+
+
+def test_cli_points_jax_at_the_cache_and_a_rerun_loads_it(tmp_path, monkeypatch, session_cache):
+    import jax
+    import jax.monitoring
+    import jax.numpy as jnp
+
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("TAILRISK_CACHE_DIR", str(folder))
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    assert invoke("validate-config", REPO / "experiments" / "quickstart.toml").exit_code == 0
+    assert not folder.exists(), "validate-config compiles nothing and writes nothing"
+    assert invoke("calibrate", "--help").exit_code == 0  # the group callback runs first
+    assert jax.config.jax_compilation_cache_dir == str(folder)
+    assert session_cache.enable_compile_cache() == folder  # idempotent
+
+    f = jax.jit(lambda x: jnp.cumsum(x * 1.2345) - 6.789)  # a program no other test compiles
+    f(jnp.arange(11.0)).block_until_ready()
+    assert [p for p in folder.iterdir() if p.name.startswith("jit_")], "entry written"
+    hits = []
+
+    def listen(event, **kw):
+        if event == "/jax/compilation_cache/cache_hits":
+            hits.append(event)
+
+    jax.clear_caches()  # as if a new process: the program is loaded, not compiled
+    jax.monitoring.register_event_listener(listen)
+    try:
+        jax.jit(lambda x: jnp.cumsum(x * 1.2345) - 6.789)(jnp.arange(11.0)).block_until_ready()
+    finally:
+        jax.monitoring.unregister_event_listener(listen)
+    assert hits
+
+
+def test_unusable_cache_folder_never_breaks_a_command(tmp_path, monkeypatch, session_cache):
+    import jax
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("TAILRISK_CACHE_DIR", str(blocker / "jax"))
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    res = invoke("calibrate", "--help")
+    assert res.exit_code == 0 and "Traceback" not in res.output
+    (line,) = [ln for ln in res.stderr.splitlines() if "compile cache" in ln]
+    assert line.startswith("tailrisk: compile cache off (") and str(blocker) in line
+    assert jax.config.jax_compilation_cache_dir is None
+    monkeypatch.setenv("TAILRISK_CACHE_DIR", "off")
+    assert session_cache.enable_compile_cache() is None
+    assert jax.config.jax_compilation_cache_dir is None
+
+
+def test_a_fresh_process_gets_the_cache_from_its_environment(tmp_path):
+    # the command line sets JAX's variables before jax is imported (tailrisk --help stays fast)
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from tailrisk._compile_cache import enable_compile_cache\n"
+        "folder = enable_compile_cache()\n"
+        "assert 'jax' not in sys.modules\n"
+        "import jax, jax.numpy as jnp\n"
+        "assert jax.config.jax_compilation_cache_dir == str(folder)\n"
+        "assert jax.config.jax_persistent_cache_min_compile_time_secs == 0.0\n"
+        "jax.jit(lambda x: jnp.sin(x) * 2.0)(jnp.ones(3)).block_until_ready()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
+    env["TAILRISK_CACHE_DIR"] = str(tmp_path / "c")
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)
+    assert [p for p in (tmp_path / "c").iterdir() if p.name.startswith("jit_")]
