@@ -37,6 +37,23 @@ def _config_error(err: ConfigError) -> None:
     sys.exit(EXIT_BAD_CONFIG)
 
 
+def _population_problem(exp: Any) -> str | None:
+    """What is wrong with the config's population CSV (the message a run gives), or None.
+
+    Reads and checks the whole file (header and every row), as the run does before it starts.
+    """
+    if exp.venue is None or not exp.venue.population.csv:
+        return None
+    from .venue import PopulationError, load_population_csv
+
+    pop = exp.venue.population
+    try:
+        load_population_csv(pop.csv, pop, exp.model.s0)
+    except PopulationError as err:
+        return str(err)
+    return None
+
+
 def _write_json(path: Path, obj: Any) -> None:
     from .runner import atomic_write_json
 
@@ -176,15 +193,21 @@ def validate_config_cmd(configs: tuple[Path, ...]) -> None:
     """Check experiment files without running anything.
 
     Prints "<file>: ok" for each good file. For a bad one every problem is printed on stderr,
-    naming the file, the key, the value and what is allowed; the exit code is then 2.
+    naming the file, the key, the value and what is allowed; the exit code is then 2. A
+    population CSV ([venue.population] csv) is read and checked too: its columns and every row.
     Nothing is ever written.
     """
     bad = False
     for path in configs:
         try:
-            load_config(path)
+            exp = load_config(path)
         except ConfigError as err:
             click.echo(str(err), err=True)
+            bad = True
+            continue
+        problem = _population_problem(exp)
+        if problem is not None:
+            click.echo(f"{path}: {problem}", err=True)  # as `tailrisk run` reports it
             bad = True
         else:
             click.echo(f"{path}: ok")

@@ -263,6 +263,49 @@ def test_calibrate_passes_options_through(tmp_path, monkeypatch):
     assert res.exit_code == 2 and "vasicek" in res.stderr
 
 
+# ----------------------------------------------------------------------------- population CSV
+
+
+def _csv_config(tmp_path, rows: str, name: str = "accounts.csv") -> Path:
+    csv = tmp_path / name
+    csv.write_text(rows)
+    text = small_config(tmp_path).read_text()
+    text = text.replace("[venue.population]", f'[venue.population]\ncsv = "{csv}"')
+    cfg = tmp_path / f"{csv.stem}.toml"
+    cfg.write_text(text)
+    return cfg
+
+
+def test_validate_config_reads_the_population_csv(tmp_path, monkeypatch):
+    from tailrisk.venue import build_population
+
+    nolev = _csv_config(tmp_path, "side,quantity,entry\nlong,1,100000\n", "nolev.csv")
+    res = invoke("validate-config", nolev)
+    assert res.exit_code == 2 and ": ok" not in res.stdout
+    (line,) = [ln for ln in res.stderr.splitlines() if "missing column" in ln]
+    assert line.startswith(f"{nolev}: {tmp_path / 'nolev.csv'}: missing column(s) leverage ")
+
+    # the message is the one the run gives (the run stops before simulating anything)
+    monkeypatch.setattr(runner, "_price_backend", lambda: _standins.gbm_log_prices)
+    monkeypatch.setattr(
+        runner, "_venue_backend", lambda: (build_population, _standins.simulate_venue)
+    )
+    run = invoke("run", nolev, "--out", tmp_path / "runs", "--quiet")
+    assert run.exit_code == 2 and line in run.stderr.splitlines()
+
+    values = _csv_config(tmp_path, "side,quantity,entry,leverage\nlong,1,100000,10\n"
+                         "sideways,x,100000,10\n", "values.csv")
+    good = _csv_config(tmp_path, "side,quantity,entry,leverage\nlong,1,100000,10\n"
+                       "short,2,99000,5\n", "good.csv")
+    res = invoke("validate-config", values, good)
+    assert res.exit_code == 2
+    assert f"{values}: {tmp_path / 'values.csv'}: 2 bad field(s):" in res.stderr
+    assert "row 2 (line 3): side = 'sideways' is not long or short" in res.stderr
+    assert "row 2 (line 3): quantity = 'x' is not a number" in res.stderr
+    assert res.stdout.strip() == f"{good}: ok"
+    assert invoke("validate-config", good).exit_code == 0
+
+
 # ----------------------------------------------------------------------------- compile cache
 
 
