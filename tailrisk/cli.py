@@ -133,7 +133,7 @@ def run_cmd(
     from .runner import RunError, run_dir_for, run_experiment
 
     if not quiet:
-        from .report import _step_text
+        from .report.format import step_text as _step_text
 
         run = exp.run
         click.echo(

@@ -34,7 +34,9 @@ def standin_layers(monkeypatch):
     )
     rng = np.random.default_rng(0)
     draws = {name: rng.standard_t(3, 2_000) * 0.03 for name in report.MODEL_DEFAULTS}
-    monkeypatch.setattr(report, "model_one_day_returns", lambda *a, **k: draws)
+    monkeypatch.setattr(
+        report.models, "model_tails", lambda *a, **k: report.models.model_tails_from(draws)
+    )
 
 
 def invoke(*args):
