@@ -39,13 +39,13 @@ def _payoff_page(result: RunResult):
                     s * pos.size / n,
                     color=colour,
                     ls=ls,
-                    lw=1.4,
+                    lw=style.CURVE_LW,
                     label=f"{name} (Hill α ≈ {hill_alpha(arr):.2f})",
                 )
-        ax.set_title(label, fontsize=9)
+        ax.set_title(label, fontsize=style.PANEL_TITLE_SIZE)
         ax.set_xlabel("payoff to winners x (USD)")
         ax.set_ylabel("P(payoff > x)")
-        ax.legend(loc="lower left", fontsize=7)
+        ax.legend(loc="lower left", fontsize=style.LEGEND_SMALL_SIZE)
     for ax in axes.flat[len(shown) :]:
         ax.set_visible(False)
     if not shown:
@@ -56,7 +56,7 @@ def _payoff_page(result: RunResult):
         "Damped (what the venue paid) vs undamped (what was owed) payoffs, winners' tail, per "
         f"cohort{more}; USD summed over the cohort's accounts"
     )
-    style.panel_grid(fig, wspace=0.38, hspace=0.3)
+    style.panel_grid(fig, wgap=0.75, hgap=0.9)
     style.footer(fig, result, f"{n:,} paths; policy {result.experiment.venue.policy}")
     return fig
 

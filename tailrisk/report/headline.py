@@ -167,7 +167,7 @@ def _headline_page(result: RunResult, groups: list[HeadlineGroup], index: int, c
     fig.suptitle(
         f"Headline{page}: what the venue pays (damped, policy {exp.venue.policy}) vs what is "
         "owed (undamped)\npayoff per path at the horizon, summed over each side's accounts (USD)",
-        fontsize=11,
+        fontsize=style.HEADING_SIZE,
         y=0.975,
     )
     if not groups:
@@ -187,7 +187,7 @@ def _headline_page(result: RunResult, groups: list[HeadlineGroup], index: int, c
         ):
             c = survival_curve(sign * arr, max_points=HEADLINE_POINTS)
             if c.x.size:
-                ax.loglog(c.x, c.survival, color=colour, ls=ls, lw=1.4, label=name)
+                ax.loglog(c.x, c.survival, color=colour, ls=ls, lw=style.CURVE_LW, label=name)
                 style.mc_band(
                     ax,
                     c.x,
@@ -204,9 +204,12 @@ def _headline_page(result: RunResult, groups: list[HeadlineGroup], index: int, c
         ax.set_xlabel(f"{what} (USD)")
         ax.set_ylabel("P(X > x), share of paths" if i == 0 else "")
         ax.set_ylim(0.5 / max(g.damped.size, 1), 1.2)
-        ax.set_title(f"{g.label}\n{'gains (winners)' if tail == 'gain' else 'losses'}", fontsize=9)
+        ax.set_title(
+            f"{g.label}\n{'gains (winners)' if tail == 'gain' else 'losses'}",
+            fontsize=style.PANEL_TITLE_SIZE,
+        )
         if i == 0:
-            ax.legend(loc="lower left", fontsize=7)
+            ax.legend(loc="lower left", fontsize=style.LEGEND_SMALL_SIZE)
 
     # the table, printed from the tidy rows of tail_summary
     rows = headline_rows(groups)
@@ -296,9 +299,9 @@ def _hill_stability_page(result: RunResult, groups: list[HeadlineGroup]):
                 continue
             line = ax.plot(plot.k, plot.alpha, ls, label=f"{world} (k rule: {side.hill_k})")[0]
             style.mc_band(ax, plot.k, plot.lower, plot.upper, line.get_color())
-            ax.axvline(side.hill_k, color=line.get_color(), lw=0.8, ls=":")
+            ax.axvline(side.hill_k, color=line.get_color(), lw=style.MARK_LW, ls=":")
         ax.set_xscale("log")
-        ax.set_title(f"{g.label}: gains", fontsize=9)
+        ax.set_title(f"{g.label}: gains", fontsize=style.PANEL_TITLE_SIZE)
         ax.set_xlabel("k (largest gains used)")
         ax.set_ylabel("Hill tail index alpha")
         ax.set_ylim(0, 15)
@@ -310,7 +313,7 @@ def _hill_stability_page(result: RunResult, groups: list[HeadlineGroup]):
         "rule k = ceil(sqrt(n)) used in the headline table. A flat stretch means a stable "
         "estimate;\ndamped gains that stop at a cap bend upward at small k.",
         ha="center",
-        fontsize=8,
+        fontsize=style.SMALL_SIZE,
     )
     fig.subplots_adjust(bottom=0.16)
     style.footer(fig, result)

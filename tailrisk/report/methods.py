@@ -58,14 +58,14 @@ def _title_page(result: RunResult):
     env = m.get("environment", {})
     run = exp.run
     fig = plt.figure()
-    fig.text(0.05, 0.93, f"tailrisk report: {run.name}", fontsize=20, weight="bold")
+    fig.text(0.05, 0.93, f"tailrisk report: {run.name}", fontsize=style.TITLE_SIZE, weight="bold")
     venue = f"venue policy {exp.venue.policy}" if exp.venue else "price paths only (no venue)"
     fig.text(
         0.05,
         0.885,
         f"{exp.model.name} model, {run.paths:,} paths x {run.steps} steps of "
         f"{step_text(run.dt)} ({run.horizon * 365:g} days), {venue}",
-        fontsize=11,
+        fontsize=style.HEADING_SIZE,
     )
     wall = m.get("wall_time_s") or math.nan
     chunk_times = list(m.get("chunk_wall_s", {}).values())
@@ -89,20 +89,27 @@ def _title_page(result: RunResult):
         info.append(("accounts", f"{m['n_accounts']:,}; cohorts: {', '.join(m['cohort_names'])}"))
     y = 0.82
     for k, v in info:
-        fig.text(0.05, y, k, fontsize=9, weight="bold")
-        fig.text(0.22, y, textwrap.shorten(str(v), 120), fontsize=9, family="monospace")
+        fig.text(0.05, y, k, fontsize=style.PANEL_TITLE_SIZE, weight="bold")
+        fig.text(
+            0.22,
+            y,
+            textwrap.shorten(str(v), 120),
+            fontsize=style.PANEL_TITLE_SIZE,
+            family="monospace",
+        )
         y -= 0.03
     units = (
         "Units: prices and money in USD; time in days on axes (years in the config); "
         "returns are log returns log(S_t / S_0); volatilities and rates annualised; "
         "quantities in contracts (units of the underlying)."
     )
-    fig.text(0.05, y - 0.01, textwrap.fill(units, 150), fontsize=8.5, style="italic")
+    fig.text(0.05, y - 0.01, textwrap.fill(units, 150), fontsize=style.UNITS_SIZE, style="italic")
     rows = [f"{k} = {v!r}" for k, v in _flatten(exp.to_dict())]
     fig.text(0.05, y - 0.06, "configuration (validated, defaults filled in)", weight="bold")
     cols = 3
     per_col = math.ceil(len(rows) / cols)
-    font = 7 if per_col <= 32 else max(4.5, 7 * 32 / per_col)
+    size = style.LISTING_SIZE
+    font = size if per_col <= 32 else max(4.5, size * 32 / per_col)
     for c in range(cols):
         chunk = rows[c * per_col : (c + 1) * per_col]
         text = "\n".join(textwrap.shorten(r, 58) for r in chunk)
@@ -194,7 +201,7 @@ def _table_page(result: RunResult, rows: list[tuple[str, ...]], index: int, coun
     ax.set_title(
         f"Summary over {n:,} i.i.d. paths{page}\n± : ArviZ Monte Carlo standard error "
         f"(tailrisk.analytics mean_estimate / quantile_estimate){nan_note}",
-        fontsize=9,
+        fontsize=style.PANEL_TITLE_SIZE,
     )
     style.footer(fig, result, "log = natural log return log(S_t/S_0); share = fraction of paths")
     return fig

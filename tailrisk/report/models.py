@@ -294,16 +294,18 @@ def _models_page(result: RunResult):
     for ax, name in zip(axes.flat, names, strict=False):
         sd = tails.sd[name]
         grid = np.geomspace(lo, tails.top[name] * 1.5, 200)
-        ax.loglog(tails.x[name], tails.surv[name], color=style.BLUE, lw=1.5, label="model")
+        ax.loglog(
+            tails.x[name], tails.surv[name], color=style.BLUE, lw=style.CURVE_LW, label="model"
+        )
         ax.loglog(
             grid,
             gauss_surv_abs(grid, sd),
             color=style.ORANGE,
             ls="--",
-            lw=1.2,
+            lw=style.REFERENCE_LW,
             label="Gaussian, same s.d.",
         )
-        ax.set_title(f"{name}  (Hill α ≈ {tails.alpha[name]:.2f})", fontsize=9)
+        ax.set_title(f"{name}  (Hill α ≈ {tails.alpha[name]:.2f})", fontsize=style.PANEL_TITLE_SIZE)
         ax.text(
             0.03,
             0.04,
@@ -333,7 +335,7 @@ def _models_page(result: RunResult):
         ),
         transform=notes.transAxes,
         va="top",
-        fontsize=8,
+        fontsize=style.SMALL_SIZE,
     )
     for ax in axes[-1]:
         ax.set_xlabel("|one-day log return| x")
@@ -343,7 +345,7 @@ def _models_page(result: RunResult):
     ax0.set_xlim(lo, max(tails.top.values()) * 1.5)
     ax0.set_ylim(0.5 / n, 1.1)
     fig.suptitle("Return tails of the seven price models: survival of |one-day log returns|")
-    style.panel_grid(fig, wspace=0.32, hspace=0.2, top=0.9)
+    style.panel_grid(fig, wgap=0.9, hgap=0.4, top=0.9)  # shared axes
     style.footer(fig, result)
     return fig
 

@@ -29,7 +29,7 @@ def _fan_page(result: RunResult):
     q = np.concatenate([np.full((q.shape[0], 1), s0), q], axis=1)
     fig, ax = plt.subplots()
     levels = result.quantile_levels
-    bands = [(0, 6, 0.15), (1, 5, 0.25), (2, 4, 0.4)]
+    bands = [(0, 6, style.FAN_ALPHAS[0]), (1, 5, style.FAN_ALPHAS[1]), (2, 4, style.FAN_ALPHAS[2])]
     for lo, hi, alpha in bands:
         ax.fill_between(
             t,
@@ -40,15 +40,15 @@ def _fan_page(result: RunResult):
             lw=0,
             label=f"{levels[lo] * 100:g}-{levels[hi] * 100:g} %",
         )
-    ax.plot(t, q[3], color=style.BLUE, lw=2, label="median")
+    ax.plot(t, q[3], color=style.BLUE, lw=style.MEDIAN_LW, label="median")
     kept = result.kept_log_prices
     for i in range(min(8, kept.shape[0])):
         ax.plot(
             t,
             np.concatenate([[s0], np.exp(kept[i])]),
-            color="k",
-            lw=0.6,
-            alpha=0.6,
+            color=style.INK,
+            lw=style.PATH_LW,
+            alpha=style.PATH_ALPHA,
             label="sample paths" if i == 0 else None,
         )
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
@@ -88,7 +88,7 @@ def _terminal_page(result: RunResult):
     fig, (ax1, ax2) = plt.subplots(1, 2, sharex=True)
 
     x, s = survival(a)
-    ax1.loglog(x, s, color=style.BLUE, lw=1.5, label="this run")
+    ax1.loglog(x, s, color=style.BLUE, lw=style.CURVE_LW, label="this run")
     ax1.loglog(
         grid,
         gauss_surv_abs(grid, sd),
@@ -112,7 +112,7 @@ def _terminal_page(result: RunResult):
             x,
             s * pos.size / sample.size,
             color=colour,
-            lw=1.5,
+            lw=style.CURVE_LW,
             label=f"{label} (Hill α ≈ {hill_alpha(sample):.2f})",
         )
     ax2.loglog(grid, gauss_surv(grid, sd), color=style.GREY, ls="--", label="Gaussian, same s.d.")
@@ -126,7 +126,7 @@ def _terminal_page(result: RunResult):
         f"Terminal log returns R = log(S_T / S_0) of this run: {r.size:,} paths, "
         f"{exp.model.name} model, horizon {horizon:g} days"
     )
-    style.panel_grid(fig, wspace=0.16)
+    style.panel_grid(fig, wgap=0.75)
     style.footer(fig, result)
     return fig
 

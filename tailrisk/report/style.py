@@ -40,11 +40,31 @@ GREY = "0.45"
 #: table header face and the shading of every other value column (damped / undamped pairs)
 HEADER_FACE = "0.9"
 STRIPE_FACE = "#eef4fb"
-#: body text sizes (points): page notes under a table, footers, table cells, panel notes
-NOTE_SIZE = 7.5
-FOOTER_SIZE = 7
-TABLE_SIZE = 8
-PANEL_NOTE_SIZE = 6.5
+#: colour of sample paths and of reference marks (a start value, a chosen k)
+INK = "k"
+#: text sizes (points), largest first
+TITLE_SIZE = 20  # the report's title
+HEADING_SIZE = 11  # a page heading, the run line of the title page
+SECTION_SIZE = 10  # the heading of a table on a page
+PANEL_TITLE_SIZE = 9  # panel titles, the facts of the title page
+UNITS_SIZE = 8.5  # the units line of the title page
+SMALL_SIZE = 8  # notes beside panels, labels on bars
+TABLE_SIZE = 8  # table cells
+NOTE_SIZE = 7.5  # the note under a table
+LEGEND_SMALL_SIZE = 7  # legends of small panels
+FOOTER_SIZE = 7  # page footers
+LISTING_SIZE = 7  # the config listing (shrunk when long)
+PANEL_NOTE_SIZE = 6.5  # parameters written inside a panel
+#: line widths: a sample's curve, a reference curve (Gaussian), the fan chart's median, a
+#: sample path, a reference mark
+CURVE_LW = 1.4
+REFERENCE_LW = 1.2
+MEDIAN_LW = 2.0
+PATH_LW = 0.6
+MARK_LW = 0.8
+#: opacity of the fan chart's quantile bands (outer to inner) and of its sample paths
+FAN_ALPHAS = (0.15, 0.25, 0.4)
+PATH_ALPHA = 0.6
 #: a log axis spanning at most this many decades gets minor ticks at 2 and 5 times each power
 FINE_DECADES = 4
 #: opacity of a Monte Carlo band around a curve (a 95 % interval)
@@ -75,9 +95,16 @@ RC: dict[str, Any] = {
 PANEL_MARGINS = {"left": 0.07, "right": 0.985, "bottom": 0.1, "top": 0.89}
 
 
-def panel_grid(fig, wspace: float = 0.3, hspace: float = 0.3, **margins: float) -> None:
-    """Place the panels of ``fig`` with the report's margins (override any of them by name)."""
-    fig.subplots_adjust(**{**PANEL_MARGINS, **margins}, wspace=wspace, hspace=hspace)
+def panel_grid(fig, wgap: float = 0.75, hgap: float = 0.9, **margins: float) -> None:
+    """Place the grid of panels of ``fig`` with the report's margins (override any by name) and
+    gaps between panels of ``wgap`` / ``hgap`` inches (room for tick labels, axis labels and
+    panel titles, whatever the number of rows and columns)."""
+    m = {**PANEL_MARGINS, **margins}
+    rows, cols = fig.axes[0].get_subplotspec().get_gridspec().get_geometry()
+    width, height = fig.get_size_inches()
+    w = ((m["right"] - m["left"]) * width - (cols - 1) * wgap) / cols
+    h = ((m["top"] - m["bottom"]) * height - (rows - 1) * hgap) / rows
+    fig.subplots_adjust(**m, wspace=wgap / w, hspace=hgap / h)
 
 
 def finish(fig) -> None:

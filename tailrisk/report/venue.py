@@ -83,7 +83,7 @@ def _venue_metrics_page(result: RunResult):
     fig.suptitle(
         f"Venue risk, policy {exp.venue.policy}: start fund {usd(exp.venue.fund)}, capital "
         f"{usd(exp.venue.capital)}, {n:,} paths, each estimate with its Monte Carlo error",
-        fontsize=11,
+        fontsize=style.HEADING_SIZE,
         y=0.975,
     )
     if ms is None:
@@ -102,7 +102,7 @@ def _venue_metrics_page(result: RunResult):
 
     def draw(ax, cells, header, widths, title):
         ax.axis("off")
-        ax.set_title(title, fontsize=10, loc="left")
+        ax.set_title(title, fontsize=style.SECTION_SIZE, loc="left")
         table = ax.table(
             cellText=cells or [["(none)"] + [""] * (len(header) - 1)],
             colLabels=header,
@@ -199,8 +199,16 @@ def _fund_page(result: RunResult):
     ):
         if arr is not None:
             arr = arr[finite_mask(result)]
-            a1.hist(arr / 1e6, bins=60, histtype="step", lw=1.5, color=colour, label=label)
-    a1.axvline(venue.fund / 1e6, color="k", lw=1, ls=":", label=f"start {usd(venue.fund)}")
+            a1.hist(
+                arr / 1e6, bins=60, histtype="step", lw=style.CURVE_LW, color=colour, label=label
+            )
+    a1.axvline(
+        venue.fund / 1e6,
+        color=style.INK,
+        lw=style.MARK_LW,
+        ls=":",
+        label=f"start {usd(venue.fund)}",
+    )
     a1.set_xlabel("insurance fund (million USD)")
     a1.set_ylabel("paths")
     a1.set_yscale("log")
@@ -230,7 +238,13 @@ def _fund_page(result: RunResult):
         a2.set_yticks(y, labels)
         a2.invert_yaxis()
         for yi, p, se in zip(y, ps, ses, strict=True):
-            a2.text((p + style.Z95 * se) * 100, yi, f"  {p * 100:.2f} %", va="center", fontsize=8)
+            a2.text(
+                (p + style.Z95 * se) * 100,
+                yi,
+                f"  {p * 100:.2f} %",
+                va="center",
+                fontsize=style.SMALL_SIZE,
+            )
         a2.set_xlim(0, max(max(ps) * 130, 1.0))
     a2.set_xlabel("probability per path (%), bars: 95 % binomial interval")
     a2.set_title("how often the venue needed help")
@@ -257,7 +271,7 @@ def _fund_page(result: RunResult):
         ax.set_title(
             f"{title}: {pos.size / arr.size * 100:.1f} % of paths, "
             f"99 % quantile {usd(float(np.quantile(arr, 0.99)))}",
-            fontsize=9,
+            fontsize=style.PANEL_TITLE_SIZE,
         )
     bad, _ = finite_share(result)
     fig.suptitle(
@@ -265,7 +279,7 @@ def _fund_page(result: RunResult):
         f"{usd(venue.capital)}, {n:,} paths"
         + (f" ({bad:,} with non-finite venue outputs, left out)" if bad else "")
     )
-    style.panel_grid(fig, wspace=0.34, hspace=0.3)
+    style.panel_grid(fig, wgap=1.45, hgap=0.9)  # room for the bar labels
     style.footer(fig, result)
     return fig
 
