@@ -389,7 +389,8 @@ def test_the_key_follows_the_code_not_its_docstrings(tmp_path):
     code = tmp_path / "m.py"
     code.write_text('"""Doc."""\n\ndef f(x):\n    """Doc."""\n    return x + 1  # note\n')
     base = models._code_digest(code)
-    code.write_text('"""Other."""\n\ndef f(x):\n    # other note\n    return x + 1\n')
+    code.write_text('"""Other."""\n\n\ndef f(x):  # other note\n\n    return x + 1   \n')
     assert models._code_digest(code) == base
     code.write_text('"""Doc."""\n\ndef f(x):\n    """Doc."""\n    return x + 2\n')
     assert models._code_digest(code) != base
+    assert models._code_digest(tmp_path / "gone.py") == "missing"  # then the key misses: drawn

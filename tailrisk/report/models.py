@@ -20,9 +20,11 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import io
 import json
 import os
 import textwrap
+import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -144,9 +146,15 @@ def model_tails_from(draws: dict[str, np.ndarray]) -> ModelTails:
 
 
 def _code_digest(path: Path) -> str:
-    """sha256 of a module's syntax tree without docstrings (comments are not in the tree)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
+    """sha256 of a module's code without its docstrings, comments and blank lines (the same
+    under every Python version: the syntax tree gives the docstrings' places, the tokenizer the
+    comments'); "missing" for a file that cannot be read."""
+    try:
+        src = path.read_text(encoding="utf-8")
+    except OSError:
+        return "missing"
+    spans = []
+    for node in ast.walk(ast.parse(src)):
         body = getattr(node, "body", None)
         if (
             isinstance(body, list)
@@ -155,8 +163,16 @@ def _code_digest(path: Path) -> str:
             and isinstance(body[0].value, ast.Constant)
             and isinstance(body[0].value.value, str)
         ):
-            node.body = body[1:] or [ast.Pass()]
-    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
+            d = body[0]
+            spans.append(((d.lineno, d.col_offset), (d.end_lineno, d.end_col_offset)))
+    for tok in tokenize.generate_tokens(io.StringIO(src).readline):
+        if tok.type == tokenize.COMMENT:
+            spans.append((tok.start, tok.end))
+    lines = src.splitlines()
+    for (l0, c0), (l1, c1) in sorted(spans, reverse=True):  # from the end: offsets stay valid
+        lines[l0 - 1 : l1] = [lines[l0 - 1][:c0] + lines[l1 - 1][c1:]]
+    code = "\n".join(line.rstrip() for line in lines if line.strip())
+    return hashlib.sha256(code.encode()).hexdigest()
 
 
 def model_tails_key(seed: int = MODEL_SEED) -> str:
