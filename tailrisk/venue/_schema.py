@@ -112,7 +112,7 @@ class VenueConfig(_Frozen):
     #: marks are checked every check_every steps (1 = every step of the grid)
     check_every: Annotated[int, Field(ge=1)] = 1
     #: liquidate -> impact -> re-check rounds within one check
-    max_rounds: Annotated[int, Field(ge=1, le=64)] = 4
+    max_rounds: Annotated[int, Field(ge=1, le=64)] = 16
     #: engine capacity, USD notional per side per check
     capacity: Positive = math.inf
     #: impact: fill = P exp(-side * eta * (V / depth) ** beta_impact); gamma of it is permanent
