@@ -89,11 +89,10 @@ def device_knobs(device=None) -> dict[str, int]:
     """
     device = device or jax.devices()[0]
     if device.platform == "cpu":
-        return {"block": 2, "compact": 1024, "rows_budget": 1 << 26, "host_gini": True}
+        return {"block": 2, "compact": 1024, "rows_budget": 1 << 26}
     stats = device.memory_stats() or {}
     limit = int(stats.get("bytes_limit", 16 << 30))
-    return {"block": 64, "compact": 16_384, "rows_budget": max(1 << 26, limit // 8),
-            "host_gini": False}
+    return {"block": 64, "compact": 16_384, "rows_budget": max(1 << 26, limit // 8)}
 
 
 def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: float, seed: int,
@@ -118,7 +117,9 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     ``lanes``, the padding of batches; ``workers``, the parts of the chunk run side by side
     (default 1). ``block``, the paths per ADL block, is fixed per kind of device: XLA vectorises
     the per-account sums inside a block by its width, which can move their last bit. Defaults of
-    all of these: ``device_knobs``.
+    all of these: ``device_knobs``. On a CPU the Gini of the haircuts is taken on the host
+    (``_settlement.gini_of_rows``, float64), on other devices in the kernel: the two agree to
+    rounding.
     """
     relieve_code_maps()  # a long session of compiles must not exhaust the process's mappings
     policy = policy or venue.policy
@@ -141,7 +142,8 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     if path_index.shape != (n,):
         raise ValueError(f"path_index has shape {path_index.shape}: expected ({n},)")
     sides = side_tables(accounts, dtype)
-    knobs = device_knobs(next(iter(log_prices.devices())))  # where the paths are
+    device = next(iter(log_prices.devices()))  # where the paths are
+    knobs = device_knobs(device)
     block = block or knobs["block"]
     compact = compact or knobs["compact"]
     rows_budget = rows_budget or knobs["rows_budget"]
@@ -178,8 +180,8 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     # Gini (_settlement.gini_of_rows), in a buffer of a quarter of rows_budget: `gini_fit` rows.
     # A batch with more such paths reruns in batches of `gini_fit` (the numbers are the same).
     row_bytes = max(1, accounts.n) * jnp.dtype(dtype).itemsize
-    gini_fit = max(lanes, rows_budget // 4 // row_bytes // lanes * lanes) if knobs["host_gini"] \
-        else 0
+    host_gini = device.platform == "cpu"
+    gini_fit = max(lanes, rows_budget // 4 // row_bytes // lanes * lanes) if host_gini else 0
 
     def run(lo: int, size: int, pool: int):
         hi = min(lo + size, n)
