@@ -2,11 +2,14 @@
 
 Compiling the venue kernel and the samplers takes most of a small run's time; JAX can keep the
 compiled programs on disk and load them in the next process instead. ``enable_compile_cache``
-points JAX at a folder:
+points JAX at the ``jax`` folder of tailrisk's cache folder (:func:`cache_root`):
 
 * ``$TAILRISK_CACHE_DIR`` if set (``off`` or empty: no cache),
-* else ``$XDG_CACHE_HOME/tailrisk/jax``,
-* else ``~/.cache/tailrisk/jax``.
+* else ``$XDG_CACHE_HOME/tailrisk``,
+* else ``~/.cache/tailrisk``.
+
+Beside ``jax`` the cache folder holds ``programs`` (traced programs, :mod:`tailrisk._program_store`)
+and ``report`` (the report's model tails).
 
 The folder is only a cache: deleting it (at any time, even during a run) costs a compile, never a
 result. JAX keys each entry by the program, its compile options, the device and the jax/jaxlib
@@ -27,7 +30,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-__all__ = ["ENV_VAR", "cache_dir", "enable_compile_cache"]
+__all__ = ["ENV_VAR", "cache_dir", "cache_root", "enable_compile_cache"]
 
 ENV_VAR = "TAILRISK_CACHE_DIR"
 #: cache a program that took at least this long to compile, seconds (JAX's default: 1.0)
@@ -39,8 +42,9 @@ _OFF = {"", "off", "0", "false", "no", "none"}
 _STATE: dict[str, str | None] = {"dir": None}
 
 
-def cache_dir(environ: dict[str, str] | None = None) -> Path | None:
-    """The cache folder the environment asks for, or None where it switches the cache off."""
+def cache_root(environ: dict[str, str] | None = None) -> Path | None:
+    """tailrisk's cache folder as the environment asks for it, or None where it switches the
+    cache off."""
     env = os.environ if environ is None else environ
     if ENV_VAR in env:
         value = env[ENV_VAR].strip()
@@ -48,7 +52,13 @@ def cache_dir(environ: dict[str, str] | None = None) -> Path | None:
     xdg = env.get("XDG_CACHE_HOME", "").strip()
     # the XDG spec ignores a relative XDG_CACHE_HOME
     base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
-    return base / "tailrisk" / "jax"
+    return base / "tailrisk"
+
+
+def cache_dir(environ: dict[str, str] | None = None) -> Path | None:
+    """JAX's compilation cache folder: ``jax`` in :func:`cache_root` (None: off)."""
+    root = cache_root(environ)
+    return None if root is None else root / "jax"
 
 
 def _writable(folder: Path) -> str | None:

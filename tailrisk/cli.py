@@ -78,7 +78,7 @@ def main(ctx: click.Context) -> None:
       tailrisk run experiments/quickstart.toml --out runs
       tailrisk run --quickstart
 
-    Compiled JAX programs are kept in ~/.cache/tailrisk/jax ($TAILRISK_CACHE_DIR; "off": none).
+    Compiled JAX programs are kept in ~/.cache/tailrisk ($TAILRISK_CACHE_DIR; "off": none).
     """
     if ctx.invoked_subcommand not in _NO_JAX:
         from ._compile_cache import enable_compile_cache

@@ -15,8 +15,8 @@ _CACHE_WARNINGS = (
 
 
 def pytest_configure(config):
-    """JAX's persistent compilation cache ($TAILRISK_CACHE_DIR, else ~/.cache/tailrisk/jax; "off":
-    none): a module loads the programs an earlier module (or session) compiled, although the
+    """JAX's persistent compilation cache (jax/ in $TAILRISK_CACHE_DIR, else in ~/.cache/tailrisk;
+    "off": none): a module loads the programs an earlier module (or session) compiled, although the
     fixture below drops the in-memory ones after each module."""
     from tailrisk._compile_cache import enable_compile_cache
 

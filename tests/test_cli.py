@@ -332,16 +332,18 @@ def session_cache():
 
 
 def test_cache_folder_follows_the_environment(tmp_path, monkeypatch):
-    from tailrisk._compile_cache import cache_dir
+    from tailrisk._compile_cache import cache_dir, cache_root
 
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_root({}) == tmp_path / "home" / ".cache" / "tailrisk"
     assert cache_dir({}) == tmp_path / "home" / ".cache" / "tailrisk" / "jax"
     assert cache_dir({"XDG_CACHE_HOME": "/x/cache"}) == Path("/x/cache/tailrisk/jax")
     assert cache_dir({"XDG_CACHE_HOME": "relative"}) == tmp_path / "home/.cache/tailrisk/jax"
     mine = {"TAILRISK_CACHE_DIR": str(tmp_path / "c"), "XDG_CACHE_HOME": "/x/cache"}
-    assert cache_dir(mine) == tmp_path / "c"
+    assert cache_root(mine) == tmp_path / "c" and cache_dir(mine) == tmp_path / "c" / "jax"
     for off in ("off", "", "  ", "OFF"):
         assert cache_dir({"TAILRISK_CACHE_DIR": off, "XDG_CACHE_HOME": "/x"}) is None
+        assert cache_root({"TAILRISK_CACHE_DIR": off}) is None
 
 
 def test_cli_points_jax_at_the_cache_and_a_rerun_loads_it(tmp_path, monkeypatch, session_cache):
@@ -355,12 +357,12 @@ def test_cli_points_jax_at_the_cache_and_a_rerun_loads_it(tmp_path, monkeypatch,
     assert invoke("validate-config", REPO / "experiments" / "quickstart.toml").exit_code == 0
     assert not folder.exists(), "validate-config compiles nothing and writes nothing"
     assert invoke("calibrate", "--help").exit_code == 0  # the group callback runs first
-    assert jax.config.jax_compilation_cache_dir == str(folder)
-    assert session_cache.enable_compile_cache() == folder  # idempotent
+    assert jax.config.jax_compilation_cache_dir == str(folder / "jax")
+    assert session_cache.enable_compile_cache() == folder / "jax"  # idempotent
 
     f = jax.jit(lambda x: jnp.cumsum(x * 1.2345) - 6.789)  # a program no other test compiles
     f(jnp.arange(11.0)).block_until_ready()
-    assert [p for p in folder.iterdir() if p.name.startswith("jit_")], "entry written"
+    assert [p for p in (folder / "jax").iterdir() if p.name.startswith("jit_")], "entry written"
     hits = []
 
     def listen(event, **kw):
@@ -381,7 +383,7 @@ def test_unusable_cache_folder_never_breaks_a_command(tmp_path, monkeypatch, ses
 
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
-    monkeypatch.setenv("TAILRISK_CACHE_DIR", str(blocker / "jax"))
+    monkeypatch.setenv("TAILRISK_CACHE_DIR", str(blocker / "tailrisk"))
     monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
     res = invoke("calibrate", "--help")
     assert res.exit_code == 0 and "Traceback" not in res.output
@@ -412,4 +414,4 @@ def test_a_fresh_process_gets_the_cache_from_its_environment(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
     env["TAILRISK_CACHE_DIR"] = str(tmp_path / "c")
     subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)
-    assert [p for p in (tmp_path / "c").iterdir() if p.name.startswith("jit_")]
+    assert [p for p in (tmp_path / "c" / "jax").iterdir() if p.name.startswith("jit_")]

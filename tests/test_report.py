@@ -364,7 +364,7 @@ def test_model_tails_are_kept_under_their_key(tmp_path, monkeypatch):
     try:
         first = models.model_tails(7)
         assert seeds == [7]
-        (kept,) = (tmp_path / "cache").iterdir()
+        (kept,) = (tmp_path / "cache" / "report").iterdir()
         models.model_tails.cache_clear()
         again = models.model_tails(7)
         assert seeds == [7], "read back, not drawn again"
@@ -380,7 +380,7 @@ def test_model_tails_are_kept_under_their_key(tmp_path, monkeypatch):
         # with the cache off nothing is kept
         monkeypatch.setenv("TAILRISK_CACHE_DIR", "off")
         models.model_tails(10)
-        assert seeds == [7, 8, 10] and len(list((tmp_path / "cache").iterdir())) == 2
+        assert seeds == [7, 8, 10] and len(list((tmp_path / "cache" / "report").iterdir())) == 2
     finally:
         models.model_tails.cache_clear()
 

@@ -26,7 +26,6 @@ import functools
 import math
 
 import numpy as np
-import scipy.stats as st
 from numpy.polynomial.legendre import leggauss
 
 from ..config import (
@@ -57,6 +56,8 @@ def kou_jump_mgf(p: float, eta_up: float, eta_down: float) -> float:
 @functools.lru_cache(maxsize=64)
 def _clipped_nodes(law: str, shape: tuple[float, ...], clip: float):
     """Quadrature nodes ``y``, weights ``w f(y)`` on ``[-c, c]`` and the atoms' masses."""
+    import scipy.stats as st  # only risk-neutral fat-tailed models need it (a slow import)
+
     if law == "t":
         (nu, unit) = shape
         dist = st.t(nu, scale=unit)

@@ -22,7 +22,6 @@ import functools
 import hashlib
 import io
 import json
-import os
 import textwrap
 import tokenize
 from dataclasses import dataclass
@@ -208,17 +207,12 @@ def model_tails_key(seed: int = MODEL_SEED) -> str:
 
 
 def cache_dir() -> Path | None:
-    """Where fresh model tails are kept: tailrisk's cache folder as :mod:`tailrisk._compile_cache`
-    reads it (``$TAILRISK_CACHE_DIR``, whose "off" keeps nothing), else ``report`` beside its
-    default ``jax`` folder (``$XDG_CACHE_HOME/tailrisk/report`` or ``~/.cache/tailrisk/report``).
-    """
-    from .._compile_cache import ENV_VAR
-    from .._compile_cache import cache_dir as compile_cache_dir
+    """Where fresh model tails are kept: ``report`` in tailrisk's cache folder
+    (:func:`tailrisk._compile_cache.cache_root`; None when the cache is off)."""
+    from .._compile_cache import cache_root
 
-    folder = compile_cache_dir()
-    if folder is None or ENV_VAR in os.environ:
-        return folder
-    return folder.parent / "report"
+    root = cache_root()
+    return None if root is None else root / "report"
 
 
 def _save(path: Path, key: str, tails: ModelTails) -> None:

@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._codemaps import relieve_code_maps
+from .._program_store import call_stored
 from ._accounts import Accounts
 from ._events import run_events
 from ._random import recourse_uniform, token_normals
@@ -196,10 +197,13 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
         shapes = pool_shapes(sides, st)
         if gini_rows:
             shapes = (*shapes, {"gini": (gini_rows, accounts.n)})
-        res, used, buffers = _run_chunk(
-            sides, prm, cut(log_prices), cut(token_z), cut(u_rec), cut(path_index), probe_pos,
-            jnp.asarray(math.log(s0), dtype), take_buffers(shapes, dtype), static=st,
-            seed=seed, n_cohorts=len(accounts.cohort_names))
+        args = (sides, prm, cut(log_prices), cut(token_z), cut(u_rec), cut(path_index), probe_pos,
+                jnp.asarray(math.log(s0), dtype), take_buffers(shapes, dtype))
+        # through the program store: a repeat run neither traces nor lowers the kernel
+        res, used, buffers = call_stored(
+            "venue_chunk", _run_chunk, args,
+            {"static": st, "seed": seed, "n_cohorts": len(accounts.cohort_names)},
+            donate=(8,), packages=("tailrisk.venue",))
         out = {k: np.asarray(v)[: hi - lo] for k, v in res.items()}
         fits = True
         if gini_rows:
