@@ -137,4 +137,8 @@ def call_stored(name: str, fn: Callable[..., Any], args: tuple, static: dict[str
             _MEMORY[key] = call
             while len(_MEMORY) > _MEMORY_MAX:
                 _MEMORY.popitem(last=False)
-    return call(*leaves)
+    # every argument committed to its device: the wrapper's lowering (and so its compiled code)
+    # would otherwise differ between a first call with fresh arrays and later ones with returned
+    # buffers, and load twice from the compilation cache
+    device = next(iter(leaves[0].devices()))
+    return call(*jax.device_put(leaves, device))

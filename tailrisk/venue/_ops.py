@@ -11,6 +11,14 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+
+def on_device(x, dtype=None) -> jax.Array:
+    """``x`` as a device array of ``dtype``, converted on the host and transferred: no XLA
+    program, where ``jnp.asarray(x, dtype)`` runs (and first compiles, or loads from the cache)
+    a conversion or staging program per shape and dtype."""
+    return jax.device_put(np.asarray(x, dtype=None if dtype is None else jnp.dtype(dtype)))
 
 
 def int_type(dtype):

@@ -8,8 +8,8 @@ from functools import partial
 from typing import NamedTuple
 
 import jax
-import jax.numpy as jnp
 
+from ._ops import on_device
 from ._schema import VenueConfig
 
 
@@ -34,7 +34,7 @@ class Params(NamedTuple):
 
 
 def venue_params(v: VenueConfig, dtype) -> Params:
-    f = partial(jnp.asarray, dtype=dtype)
+    f = partial(on_device, dtype=dtype)
     return Params(
         capacity=f(v.capacity), eta=f(v.eta), beta_impact=f(v.beta_impact), depth=f(v.depth),
         gamma=f(v.gamma), fee=f(v.fee), fund=f(v.fund), floor=f(v.floor),

@@ -20,8 +20,9 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from ._ops import int_type
+from ._ops import int_type, on_device
 from ._schema import CONTRACT_POLICIES, PNL_POLICIES
 from ._settings import Params, Static
 from ._tables import Side
@@ -227,7 +228,8 @@ def take_buffers(shapes, dtype):
     with _BUFFERS_LOCK:
         if _BUFFERS["key"] == _buffers_key(shapes, dtype) and _BUFFERS["free"]:
             return _BUFFERS["free"].pop()
-    return tuple({f: jnp.zeros(shape, dtype) for f, shape in d.items()} for d in shapes)
+    return tuple({f: on_device(np.zeros(shape, jnp.dtype(dtype))) for f, shape in d.items()}
+                 for d in shapes)
 
 
 def give_buffers(shapes, dtype, buffers) -> None:

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._accounts import Accounts
+from ._ops import on_device
 
 
 class Side(NamedTuple):
@@ -70,7 +71,7 @@ def prepare_side(acc: Accounts, sign: int, dtype) -> Side:
     rank = np.empty(len(idx), np.int32)
     rank[np.argsort(idx, kind="stable")] = np.arange(len(idx))
     sentinel = -np.inf if sign > 0 else np.inf
-    f = partial(jnp.asarray, dtype=dtype)
+    f = partial(on_device, dtype=dtype)
     key = acc.liquidation_price[idx] * -sign
     start, y0, inv_w, pad = search_grid(acc.liquidation_price[idx], sign, dtype)
 
@@ -85,15 +86,15 @@ def prepare_side(acc: Accounts, sign: int, dtype) -> Side:
 
     return Side(
         coh_q=coh_cum(q), coh_qe=coh_cum(q * acc.entry[idx]), coh_m=coh_cum(q * mpq),
-        recourse_pos=jnp.asarray(np.flatnonzero(acc.recourse[idx]), jnp.int32),
+        recourse_pos=on_device(np.flatnonzero(acc.recourse[idx]), jnp.int32),
         lq=f(np.append(acc.liquidation_price[idx], sentinel)),
-        lq_key=f(np.append(key, np.full(pad, np.inf))), grid_start=jnp.asarray(start, jnp.int32),
+        lq_key=f(np.append(key, np.full(pad, np.inf))), grid_start=on_device(start, jnp.int32),
         grid_y0=f(y0), grid_inv_w=f(inv_w), q=f(q), entry=f(acc.entry[idx]),
-        bank=f(bank), m_per_q=f(mpq), mmr=f(acc.mmr[idx]), exempt=jnp.asarray(acc.exempt[idx]),
-        recourse=jnp.asarray(acc.recourse[idx]), cap=f(acc.cap[idx]),
-        cohort=jnp.asarray(acc.cohort[idx], jnp.int32), index=jnp.asarray(idx, jnp.int32),
-        index_rank=jnp.asarray(rank), by_index=jnp.asarray(np.argsort(rank), jnp.int32),
-        cap_order=jnp.asarray(np.argsort(acc.cap[idx], kind="stable"), jnp.int32),
+        bank=f(bank), m_per_q=f(mpq), mmr=f(acc.mmr[idx]), exempt=on_device(acc.exempt[idx]),
+        recourse=on_device(acc.recourse[idx]), cap=f(acc.cap[idx]),
+        cohort=on_device(acc.cohort[idx], jnp.int32), index=on_device(idx, jnp.int32),
+        index_rank=on_device(rank), by_index=on_device(np.argsort(rank), jnp.int32),
+        cap_order=on_device(np.argsort(acc.cap[idx], kind="stable"), jnp.int32),
         cum_q=cum(q), cum_qb=cum(q * bank), cum_qm=cum(q * mpq),
     )
 

@@ -30,6 +30,7 @@ from .._codemaps import relieve_code_maps
 from .._program_store import call_stored
 from ._accounts import Accounts
 from ._events import run_events
+from ._ops import on_device
 from ._random import recourse_uniform, token_normals
 from ._scan import run_scan
 from ._schema import POLICIES, VenueConfig
@@ -139,7 +140,8 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
         raise ValueError(f"log_prices has shape {log_prices.shape}: expected (paths, steps)")
     dtype = log_prices.dtype
     n, steps = log_prices.shape
-    path_index = jnp.asarray(path_index, jnp.uint32)
+    if not (isinstance(path_index, jax.Array) and path_index.dtype == jnp.uint32):
+        path_index = on_device(np.asarray(path_index), jnp.uint32)
     if path_index.shape != (n,):
         raise ValueError(f"path_index has shape {path_index.shape}: expected ({n},)")
     sides = side_tables(accounts, dtype)
@@ -159,13 +161,13 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     if venue.fund_in_token:
         token_z = token_normals(seed, path_index, steps).astype(dtype) * math.sqrt(dt)
     else:
-        token_z = jnp.zeros((n, 0), dtype)  # not read
+        token_z = on_device(np.zeros((n, 0)), dtype)  # not read
     u_rec = recourse_uniform(seed, path_index).astype(dtype)
     # probes: position of each probe account in the (long-sorted, short-sorted) concatenation
     pos_of = np.empty(accounts.n, np.int64)
     pos_of[np.asarray(sides[0].index)] = np.arange(len(sides[0].q))
     pos_of[np.asarray(sides[1].index)] = len(sides[0].q) + np.arange(len(sides[1].q))
-    probe_pos = jnp.asarray(pos_of[accounts.probe_index], jnp.int32)
+    probe_pos = on_device(pos_of[accounts.probe_index], jnp.int32)
     prm = venue_params(venue, dtype)
     # Batches are padded to a multiple of `lanes` paths: XLA's vectorised loops may fuse a
     # multiply-add differently in a scalar remainder, so every path must run in full vectors
@@ -189,6 +191,8 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
         pad = size - (hi - lo)
 
         def cut(a):
+            if lo == 0 and hi == a.shape[0] and pad == 0:
+                return a  # the whole chunk: no slicing program to run
             a = a[lo:hi]
             return jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]) if pad > 0 else a
 
@@ -198,7 +202,7 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
         if gini_rows:
             shapes = (*shapes, {"gini": (gini_rows, accounts.n)})
         args = (sides, prm, cut(log_prices), cut(token_z), cut(u_rec), cut(path_index), probe_pos,
-                jnp.asarray(math.log(s0), dtype), take_buffers(shapes, dtype))
+                on_device(math.log(s0), dtype), take_buffers(shapes, dtype))
         # through the program store: a repeat run neither traces nor lowers the kernel
         res, used, buffers = call_stored(
             "venue_chunk", _run_chunk, args,
