@@ -137,7 +137,8 @@ def run_cmd(
 
         run = exp.run
         click.echo(
-            f"{source}: {run.paths:,} paths x {run.steps} steps of {_step_text(run.dt)}, "
+            f"{'quickstart' if quickstart else source}: {run.paths:,} paths x {run.steps} steps "
+            f"of {_step_text(run.dt)}, "
             f"model {exp.model.name}" + (f", venue policy {exp.venue.policy}" if exp.venue else "")
         )
         click.echo(f"run folder: {run_dir_for(exp, out)}")

@@ -150,14 +150,27 @@ def test_float32_is_finite_and_conserves_money(policy):
     assert np.max(np.abs(residual)) < 2e-5 * scale
 
 
-def test_numeric_venue_settings_do_not_recompile():
+@pytest.mark.parametrize("store", [False, True])
+def test_numeric_venue_settings_do_not_recompile(store, monkeypatch, tmp_path):
+    """Numeric settings are traced: three venues differing only in them compile one program,
+    whether the kernel is called directly or through the program store (one stored program)."""
+    from tailrisk import _program_store
+
+    monkeypatch.setenv("TAILRISK_CACHE_DIR", str(tmp_path) if store else "off")
+    if store and _program_store.program_dir() is None:
+        pytest.skip("the compile cache is off in this session, and the store with it")
+    _program_store._MEMORY.clear()
     acc = _population()
     lp = jnp.asarray(_log_prices(8, 20), jnp.float32)
     before = _run_chunk._cache_size()
     for fund, eta, cap in ((1.0, 0.0, 1e3), (50.0, 0.02, 1e2), (7.0, 0.1, 5e2)):
         venue = VenueConfig(policy="queue_leverage", fund=fund, eta=eta, capacity=cap)
         simulate_venue(acc, venue, lp, s0=100.0, seed=0, path_index=np.arange(8))
-    assert _run_chunk._cache_size() - before == 1
+    if store:
+        assert len(_program_store._MEMORY) == 1
+        assert len(list((tmp_path / "programs").iterdir())) == 1
+    else:
+        assert _run_chunk._cache_size() - before == 1
 
 
 def test_a_single_liquidation_by_hand():
@@ -222,7 +235,7 @@ def test_gini_matches_the_reference_formula(dtype):
     mask[2] = False  # nobody: 0
     with jax.enable_x64(dtype == jnp.float64):
         got = np.asarray(jax.jit(jax.vmap(kernel_gini))(jnp.asarray(x, dtype), jnp.asarray(mask)))
-    host = gini_of_rows(np.where(mask, x.astype(dtype), np.nan))
+    host = gini_of_rows(np.where(mask, x.astype(dtype), np.inf))
     want = [gini(row[m]) for row, m in zip(x.astype(dtype), mask, strict=True)]
     np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == jnp.float32 else 1e-12,
                                atol=1e-7)
@@ -230,17 +243,18 @@ def test_gini_matches_the_reference_formula(dtype):
     assert want[0] == want[2] == 0.0 and want[3] > 0.1
 
 
-def test_gini_rows_overflow_reruns_with_the_same_numbers():
+@pytest.mark.parametrize("rows", [64, 16])
+def test_gini_rows_overflow_reruns_with_the_same_numbers(rows):
     """On a CPU the haircuts of the paths settled account by account go to the host through a
-    buffer of rows; with a buffer smaller than those paths the batch reruns in smaller batches,
-    and every output stays the same."""
+    buffer of rows; a buffer smaller than those paths reruns the batch with a larger buffer (a
+    budget of 64 rows) or in smaller batches (16), and every output stays the same."""
     acc = _population()
     lp = jnp.asarray(_log_prices(128, 40), jnp.float32)
     venue = VenueConfig(policy="pro_rata", fund=3.0, eta=0.01, depth=5_000.0)
     run = partial(simulate_venue, acc, venue, lp, s0=100.0, seed=3, path_index=np.arange(128))
     whole = run()
     # a Gini buffer of one lane (64 rows) against more than 64 paths settled one by one
-    tight = run(rows_budget=4 * 64 * acc.n * 4)
+    tight = run(rows_budget=rows * acc.n * 4)
     assert np.sum(whole["gini_haircut"] > 0) > 64
     for key, value in whole.items():
         np.testing.assert_array_equal(value, tight[key], key)

@@ -180,13 +180,13 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     per_path = len(pooled_fields(policy)) * (accounts.n + 2) * jnp.dtype(dtype).itemsize
     fit = max(lanes, rows_budget // per_path // lanes * lanes) if per_path else sub
     # On a CPU the paths settled account by account hand their haircuts to the host for the
-    # Gini (_settlement.gini_of_rows), in a buffer of a quarter of rows_budget: `gini_fit` rows.
-    # A batch with more such paths reruns in batches of `gini_fit` (the numbers are the same).
+    # Gini (_settlement.gini_of_rows), one row each in a buffer of `gini_fit` rows (rows_budget
+    # bytes); a batch with more such paths reruns like one whose pool runs out.
     row_bytes = max(1, accounts.n) * jnp.dtype(dtype).itemsize
     host_gini = device.platform == "cpu"
-    gini_fit = max(lanes, rows_budget // 4 // row_bytes // lanes * lanes) if host_gini else 0
+    gini_fit = max(lanes, rows_budget // row_bytes // lanes * lanes) if host_gini else 0
 
-    def run(lo: int, size: int, pool: int):
+    def run(lo: int, size: int, pool: int, gini_rows: int):
         hi = min(lo + size, n)
         pad = size - (hi - lo)
 
@@ -196,7 +196,6 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
             a = a[lo:hi]
             return jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]) if pad > 0 else a
 
-        gini_rows = min(size, gini_fit)
         st = static._replace(pool=pool, compact=min(size, compact), gini_rows=gini_rows)
         shapes = pool_shapes(sides, st)
         if gini_rows:
@@ -209,34 +208,35 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
             {"static": st, "seed": seed, "n_cohorts": len(accounts.cohort_names)},
             donate=(8,), packages=("tailrisk.venue",))
         out = {k: np.asarray(v)[: hi - lo] for k, v in res.items()}
-        fits = True
+        slow = 0  # paths settled account by account (their Gini rows)
         if gini_rows:
             rank = out.pop("gini_rank")
-            fits = bool(np.all(rank < gini_rows))
             mine = rank >= 0
-            if fits and mine.any():
-                rows = np.asarray(buffers[2]["gini"][: int(rank.max()) + 1])
+            slow = int(np.sum(mine))
+            if mine.any() and slow <= gini_rows:
+                rows = np.asarray(buffers[2]["gini"][:slow])
                 g = out["gini_haircut"].copy()
                 g[mine] = gini_of_rows(rows)[rank[mine]]
                 out["gini_haircut"] = g
         give_buffers(shapes, dtype, buffers)
-        return out, int(used), fits
+        return out, int(used), slow
 
     def part(lo: int) -> dict[str, np.ndarray]:
         pool = min(sub, fit) if per_path else 0
-        res, used, fits = run(lo, sub, pool)
-        if used <= pool and fits:
+        rows = min(sub, gini_fit)
+        res, used, slow = run(lo, sub, pool, rows)
+        if used <= pool and slow <= rows:
             return res
-        # more paths had ADL than the pool holds: rerun with a pool for all of them (a power of
-        # two, so few programs get compiled) if that stays within 4x the budget, else in
-        # batches of `fit` paths with a row for each (and of `gini_fit` when more paths were
-        # settled account by account than the Gini's buffer holds)
-        if fits:
-            bigger = min(sub, 1 << math.ceil(math.log2(used)))
-            if bigger * per_path <= 4 * rows_budget:
-                return run(lo, sub, bigger)[0]
+        # more paths had ADL than the pool holds (or were settled one by one than the Gini's
+        # buffer holds): rerun with room for all of them (powers of two, so few programs get
+        # compiled) if that stays within 4x the budgets, else in batches of `fit` paths (and
+        # at most `gini_fit`) with room for each
+        pool_2 = pool if used <= pool else min(sub, 1 << math.ceil(math.log2(used)))
+        rows_2 = rows if slow <= rows else min(sub, 1 << math.ceil(math.log2(slow)))
+        if pool_2 * per_path <= 4 * rows_budget and rows_2 * row_bytes <= 4 * rows_budget:
+            return run(lo, sub, pool_2, rows_2)[0]
         step = min(fit, gini_fit or fit)
-        parts = [run(a, step, step if per_path else 0)[0]
+        parts = [run(a, step, step if per_path else 0, min(step, gini_fit))[0]
                  for a in range(lo, min(lo + sub, n), step)]
         return {k: np.concatenate([p[k] for p in parts]) for k in res}
 
