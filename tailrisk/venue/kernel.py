@@ -214,7 +214,8 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
             mine = rank >= 0
             slow = int(np.sum(mine))
             if mine.any() and slow <= gini_rows:
-                rows = np.asarray(buffers[2]["gini"][:slow])
+                # sliced on the host: a slice on the device would compile a program per count
+                rows = np.asarray(buffers[2]["gini"])[:slow]
                 g = out["gini_haircut"].copy()
                 g[mine] = gini_of_rows(rows)[rank[mine]]
                 out["gini_haircut"] = g
