@@ -38,7 +38,7 @@ def store(tmp_path, monkeypatch):
     _program_store._MEMORY.clear()
 
 
-@pytest.mark.parametrize("policy", ["queue_bitmex", "pro_rata"])
+@pytest.mark.parametrize("policy", ["queue_bitmex"])
 def test_stored_program_gives_the_numbers_of_the_traced_one(store, monkeypatch, policy):
     stored = _run(policy)
     (path,) = store.iterdir()

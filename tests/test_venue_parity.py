@@ -54,7 +54,8 @@ VENUES = {
 
 
 # every policy and venue with the fast settlement; the exact per-account settlement (forced on
-# every path) on one venue, to keep compile time down
+# every path: a traced flag, so these cases reuse the compiled programs of the fast ones) on one
+# venue
 CASES = [(p, v, False) for p in POLICIES for v in sorted(VENUES)] + [
     (p, "impact_capacity", True) for p in POLICIES
 ]
@@ -68,13 +69,10 @@ def test_kernel_matches_reference(policy, venue_name, exact):
     n_paths, steps = 12, 30
     logp = _paths(rng, n_paths, steps)
     venue = VenueConfig(policy=policy, **VENUES[venue_name])
-    # the exact cases also run checks in batches of 4 paths, so that code path meets the
-    # reference too
-    knobs = dict(compact=4) if exact else {}
     with jax.enable_x64(True):
         out = simulate_venue(acc, venue, jax.numpy.asarray(logp, jax.numpy.float64), s0=100.0,
                              seed=7, path_index=np.arange(n_paths), dt=1 / 365,
-                             exact_settlement=exact, settle_window=3, **knobs)
+                             exact_settlement=exact, settle_window=3)
     # money agrees to 1e-9 of the venue's money (F_0 plus margins): summation order differs
     atol = acc.money_tolerance(venue.fund)
     for i in range(n_paths):

@@ -31,9 +31,12 @@ class Params(NamedTuple):
     token_cojump: jax.Array
     cojump_threshold: jax.Array
     recourse_default_prob: jax.Array
+    #: settle every path account by account (tests); traced, so that a test of it shares the
+    #: compiled program of the same venue
+    exact_settlement: jax.Array
 
 
-def venue_params(v: VenueConfig, dtype) -> Params:
+def venue_params(v: VenueConfig, dtype, exact_settlement: bool = False) -> Params:
     f = partial(on_device, dtype=dtype)
     return Params(
         capacity=f(v.capacity), eta=f(v.eta), beta_impact=f(v.beta_impact), depth=f(v.depth),
@@ -42,6 +45,7 @@ def venue_params(v: VenueConfig, dtype) -> Params:
         token_beta=f(v.token_beta), token_sigma=f(v.token_sigma), token_cojump=f(v.token_cojump),
         cojump_threshold=f(v.cojump_threshold),
         recourse_default_prob=f(v.recourse_default_prob),
+        exact_settlement=on_device(exact_settlement, bool),
     )
 
 
@@ -55,7 +59,6 @@ class Static(NamedTuple):
     fund_in_token: bool
     has_capacity: bool  # False when capacity is infinite: no capacity search at all
     settle_window: int  # accounts per side settled one by one on the fast path
-    exact_settlement: bool  # settle every path account by account (tests)
     block: int  # paths handled together by one ADL block
     pool: int  # private account rows for this many paths (0 for policies that keep positions)
     compact: int  # paths per batch of a check (only the paths with something to do are checked)

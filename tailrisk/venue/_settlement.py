@@ -279,8 +279,7 @@ def settle_paths(s: State, sides, final, u_rec, prm, st, n_cohorts, probe_pos, t
     }
     slow = (s.adl_count > 0) | ovl | ovs
     slow = slow | claws_back(st.policy, fast, prm, tol)
-    if st.exact_settlement:
-        slow = jnp.ones_like(slow)
+    slow = slow | prm.exact_settlement
     # the rows stay in their pools; each settled path reads its own
     pooled = pooled_fields(st.policy)
     pool = ({f: getattr(s.long, f) for f in pooled}, {f: getattr(s.short, f) for f in pooled})

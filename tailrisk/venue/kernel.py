@@ -155,7 +155,7 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     static = Static(policy=policy, max_rounds=venue.max_rounds, check_every=venue.check_every,
                     drawdown_slots=slots, fund_in_token=venue.fund_in_token,
                     has_capacity=math.isfinite(venue.capacity),
-                    settle_window=settle_window, exact_settlement=exact_settlement,
+                    settle_window=settle_window,
                     block=block,
                     pool=0, compact=0, events=events, lanes=lanes)
     if venue.fund_in_token:
@@ -168,7 +168,7 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     pos_of[np.asarray(sides[0].index)] = np.arange(len(sides[0].q))
     pos_of[np.asarray(sides[1].index)] = len(sides[0].q) + np.arange(len(sides[1].q))
     probe_pos = on_device(pos_of[accounts.probe_index], jnp.int32)
-    prm = venue_params(venue, dtype)
+    prm = venue_params(venue, dtype, exact_settlement)
     # Batches are padded to a multiple of `lanes` paths: XLA's vectorised loops may fuse a
     # multiply-add differently in a scalar remainder, so every path must run in full vectors
     # for the numbers not to depend on the chunk size.
