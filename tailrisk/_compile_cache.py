@@ -132,8 +132,8 @@ def enable_compile_cache(quiet: bool = False) -> Path | None:
             print(f"tailrisk: compile cache off ({folder}: {why})", file=sys.stderr)
         folder = None
     target = None if folder is None else str(folder)
-    if target is None and _STATE["dir"] is None:
-        return None  # never switched on here: leave JAX's settings alone
+    if target is None and _STATE["dir"] is None and _jax_folder() is None:
+        return None  # never switched on, here or by a parent process: nothing to switch off
     _apply(target)
     _STATE["dir"] = target
     # a folder deleted or made read-only during a run: JAX recompiles (and warns per program)

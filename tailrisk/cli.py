@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from .config import ConfigError, load_config
-from .venue._schema import POLICIES
+from .config.venue import POLICIES
 
 __all__ = ["main", "quickstart_path"]
 

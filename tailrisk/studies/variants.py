@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import ConfigError, Experiment
+from ..config.venue import VenueConfig
 from ..venue._accounts import Accounts
-from ..venue._schema import VenueConfig
 
 __all__ = ["Variant", "require_venue", "simulate_variants"]
 

@@ -1,13 +1,13 @@
 """One venue: account populations, liquidation engine, insurance fund and ADL policies."""
 
+from ..config.venue import CONTRACT_POLICIES as CONTRACT_POLICIES
+from ..config.venue import PNL_POLICIES as PNL_POLICIES
+from ..config.venue import POLICIES as POLICIES
+from ..config.venue import SETTLEMENT_POLICIES as SETTLEMENT_POLICIES
+from ..config.venue import PopulationConfig as PopulationConfig
+from ..config.venue import ProbeConfig as ProbeConfig
+from ..config.venue import VenueConfig as VenueConfig
 from ._accounts import Accounts as Accounts
-from ._schema import CONTRACT_POLICIES as CONTRACT_POLICIES
-from ._schema import PNL_POLICIES as PNL_POLICIES
-from ._schema import POLICIES as POLICIES
-from ._schema import SETTLEMENT_POLICIES as SETTLEMENT_POLICIES
-from ._schema import PopulationConfig as PopulationConfig
-from ._schema import ProbeConfig as ProbeConfig
-from ._schema import VenueConfig as VenueConfig
 from .population import PopulationError as PopulationError
 from .population import build_population as build_population
 from .population import generate_population as generate_population

@@ -12,11 +12,11 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from ..config.venue import CONTRACT_POLICIES, PNL_POLICIES
 from ._adl_contract import close_contracts
 from ._adl_pnl import haircut_pnl
 from ._ops import blocks_map, power, prefix_count
 from ._random import adl_uniform
-from ._schema import CONTRACT_POLICIES, PNL_POLICIES
 from ._settings import Params, Static
 from ._state import ROWS, SideState, State, pooled_fields, row_at, row_search, static_rows
 from ._tables import Side, count_triggered

@@ -9,8 +9,8 @@ from typing import NamedTuple
 
 import jax
 
+from ..config.venue import VenueConfig
 from ._ops import on_device
-from ._schema import VenueConfig
 
 
 class Params(NamedTuple):

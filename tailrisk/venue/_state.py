@@ -22,8 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..config.venue import CONTRACT_POLICIES, PNL_POLICIES
 from ._ops import int_type, on_device
-from ._schema import CONTRACT_POLICIES, PNL_POLICIES
 from ._settings import Params, Static
 from ._tables import Side
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._rng import STREAM_PRICE, stream_key
 from ..config import parse_config
-from ._schema import POLICIES
+from ..config.venue import POLICIES
 
 __all__ = ["BENCH_CONFIG", "bench_venue"]
 

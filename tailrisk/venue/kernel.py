@@ -28,12 +28,12 @@ import numpy as np
 
 from .._codemaps import relieve_code_maps
 from .._program_store import call_stored
+from ..config.venue import POLICIES, VenueConfig
 from ._accounts import Accounts
 from ._events import run_events
 from ._ops import on_device
 from ._random import recourse_uniform, token_normals
 from ._scan import run_scan
-from ._schema import POLICIES, VenueConfig
 from ._settings import Params, Static, venue_params
 from ._settlement import gini_of_rows, money_tolerance, settle_paths
 from ._state import give_buffers, init_state, pool_shapes, pooled_fields, take_buffers

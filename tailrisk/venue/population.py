@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config.venue import PopulationConfig, VenueConfig
 from ._accounts import Accounts
-from ._schema import PopulationConfig, VenueConfig
 
 __all__ = [
     "PopulationError",

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..config.venue import CONTRACT_POLICIES, POLICIES, SETTLEMENT_POLICIES, VenueConfig
 from ._accounts import Accounts
-from ._schema import CONTRACT_POLICIES, POLICIES, SETTLEMENT_POLICIES, VenueConfig
 
 __all__ = ["ReferenceResult", "VenueEvent", "simulate_path_reference", "water_fill"]
 

@@ -1,6 +1,7 @@
-"""Validated settings of one venue and of its account population (docs/venue.md).
+"""``[venue]`` and ``[venue.population]``: one venue's settings and its accounts (docs/venue.md).
 
-Plain pydantic, no jax: the config layer imports this before any kernel exists.
+Plain pydantic, no jax: the venue kernel and the reference read these, and nothing here reads
+them. Prices and money in USD, quantities in contracts.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import Field, model_validator
 
-from .._schema_base import Frozen as _Frozen
-from .._schema_base import NonNegative, Positive, Probability
+from ._base import Frozen as _Frozen
+from ._base import NonNegative, Positive, Probability
 
 Policy = Literal[
     "queue_bitmex",
