@@ -219,13 +219,21 @@ def _chunk_ok(path: Path, n_expected: int) -> bool:
 
 
 def _reduce_chunk(log_s: np.ndarray, log_s0: float) -> dict[str, np.ndarray]:
-    """Per-path log-return summaries of one chunk, float64, shape (n,)."""
-    x = np.asarray(log_s, np.float64) - log_s0
+    """Per-path log-return summaries of one chunk, float64, shape (n,).
+
+    Reduced in the paths' own dtype, then widened: ``x -> float64(x) - log_s0`` is monotone, so
+    the extremes are those of the float64 differences, without a float64 copy of the chunk.
+    """
+    x = np.asarray(log_s)
+
+    def rel(v: np.ndarray) -> np.ndarray:
+        return v.astype(np.float64) - log_s0
+
     return {
-        "terminal_log_return": x[:, -1].copy(),
-        "min_log_return": x.min(axis=1),
-        "max_log_return": x.max(axis=1),
-        "first_step_return": x[:, 0].copy(),
+        "terminal_log_return": rel(x[:, -1]),
+        "min_log_return": rel(x.min(axis=1)),
+        "max_log_return": rel(x.max(axis=1)),
+        "first_step_return": rel(x[:, 0]),
     }
 
 
