@@ -2,7 +2,8 @@
 
 A run lives in ``out_dir/<run.name>-<config_hash>/``::
 
-    manifest.json            config, hash, seed, versions, device, timings, status
+    manifest.json            config, hash, seed, versions, device, timings, status, and per
+                             chunk its SHA-256, size and non-finite outputs
     chunks/chunk_00000.npz   per-path results of paths [0, chunk_size)
     chunks/chunk_00001.npz   ...
 
@@ -17,10 +18,19 @@ output of ``simulate_venue`` for the path is kept as well (``RunResult.venue``).
 
 Whole paths are kept only for a fixed sample: the first ``sample_size(run)`` paths by global index
 (at least ``run.keep_paths``). Per-step quantiles are computed from that sample, never combined
-across chunks (quantiles do not combine), so they too do not depend on the chunk size. Peak memory
+across chunks (quantiles do not combine), so they too do not depend on the chunk size (sample
+paths with a non-finite log price are left out of them). Peak memory
 is one chunk of ``(chunk_size, steps)`` log prices plus O(paths) scalars.
 
 Every file is written atomically: to a temporary file in the same folder, then ``os.replace``.
+The folder's files, checksums and checks are :mod:`tailrisk.run_store`'s. A resumed run checks
+each finished chunk against its checksum and recomputes one that is missing, truncated or damaged
+(the same bytes come back: chunks are deterministic). Each chunk counts the paths whose per-path
+outputs are not finite (:func:`nonfinite_outputs`); the manifest keeps the counts.
+
+SIGINT and SIGTERM stop a run between two files: a signal that arrives while a chunk and its
+manifest entry are being written waits until both are on disk, one that arrives while a chunk is
+computed discards it. :class:`RunInterrupted` then says how many chunks are done.
 """
 
 from __future__ import annotations
@@ -28,26 +38,45 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import os
 import platform
+import signal
 import sys
+import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ._atomic import atomic_write
+from ._atomic import atomic_write, remove_stale_temp_files
 from .config import ConfigError, Experiment, config_hash, parse_config
+from .run_store import (
+    CHUNK_DIR,
+    FORMAT,
+    MANIFEST,
+    ManifestError,
+    RunError,
+    chunk_path,
+    read_chunk,
+    read_manifest,
+    write_chunk,
+    write_manifest,
+)
 
 __all__ = [
     "QUANTILE_LEVELS",
+    "ManifestError",
     "RunError",
+    "RunInterrupted",
     "RunResult",
     "VenueSkippedWarning",
     "load_run",
+    "nonfinite_outputs",
     "run_dir_for",
     "run_experiment",
     "sample_size",
@@ -60,18 +89,32 @@ _SAMPLE_CELLS = 2**22
 _SAMPLE_MAX_PATHS = 10_000
 _SAMPLE_MIN_PATHS = 1_000
 
-MANIFEST = "manifest.json"
-CHUNK_DIR = "chunks"
 _VENUE_PREFIX = "venue__"
 PER_PATH_KEYS = ("terminal_log_return", "min_log_return", "max_log_return", "first_step_return")
-
-
-class RunError(RuntimeError):
-    """A run folder that cannot be used (other config, unfinished, damaged)."""
+#: chunk arrays that are not per-path outputs
+_NOT_OUTPUTS = ("path_index", "sample_log_prices")
+#: test hook: "kill@POINT" or "pause@POINT" (see :func:`_test_fault`); tests only
+FAULT_ENV = "TAILRISK_TEST_FAULT"
+#: how long the "pause" test hook holds a run, seconds
+_FAULT_PAUSE_S = 3.0
 
 
 class VenueSkippedWarning(UserWarning):
     """The config has a [venue] but the venue kernel could not be imported; prices only."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped a run between two files; the chunks done are on disk and the
+    manifest lists them, so the same call resumes."""
+
+    def __init__(self, signum: int, chunks_done: int, n_chunks: int):
+        self.signum = int(signum)
+        self.chunks_done = chunks_done
+        self.n_chunks = n_chunks
+        super().__init__(
+            f"interrupted after {chunks_done} of {n_chunks} chunks "
+            f"({signal.Signals(self.signum).name}); run the same command to resume"
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,7 +183,7 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 def atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """``np.savez`` to a temporary file in the same folder, then rename into place."""
-    atomic_write(path, lambda fh: np.savez(fh, **arrays))
+    write_chunk(path, arrays)
 
 
 # ----------------------------------------------------------------------------- environment
@@ -198,11 +241,78 @@ def _after_chunk(chunk: int) -> None:
     """Called after each chunk is on disk (a hook for tests that interrupt a run)."""
 
 
+def _test_fault(point: str) -> None:
+    """Test hook: at the named point of a run, ``kill@POINT`` in $TAILRISK_TEST_FAULT kills this
+    process with SIGKILL and ``pause@POINT`` says so on stderr and holds it for a few seconds
+    (a test then sends a signal). Points: ``start``, ``chunk-write:C`` (half of chunk C's
+    temporary file written), ``chunk-written:C`` (chunk on disk, manifest not yet updated),
+    ``manifest-write:C`` (half of that manifest written), ``manifest:C``, ``complete``."""
+    spec = os.environ.get(FAULT_ENV)
+    if not spec:
+        return
+    action, _, where = spec.partition("@")
+    if where != point:
+        return
+    if action == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif action == "pause":
+        print(f"test hook: paused at {point}", file=sys.stderr, flush=True)
+        end = time.monotonic() + _FAULT_PAUSE_S
+        while time.monotonic() < end:
+            time.sleep(0.05)
+
+
+# ----------------------------------------------------------------------------- signals
+
+
+class _StopSignals:
+    """SIGINT and SIGTERM raise :class:`RunInterrupted`, except inside :meth:`deferred`, where
+    they wait until the block is done (a chunk and its manifest entry go to disk together).
+
+    Installed only in the main thread (Python delivers signals there); elsewhere it does nothing.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, progress: Callable[[], tuple[int, int]]):
+        self.progress = progress
+        self.pending: int | None = None
+        self.depth = 0
+        self.saved: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.depth:
+            self.pending = self.pending or signum
+            return
+        raise RunInterrupted(signum, *self.progress())
+
+    def __enter__(self) -> _StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                self.saved[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+
+    @contextmanager
+    def deferred(self):
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+        if not self.depth and self.pending is not None:
+            signum, self.pending = self.pending, None
+            raise RunInterrupted(signum, *self.progress())
+
+
 # ----------------------------------------------------------------------------- the run
 
 
 def _chunk_path(run_dir: Path, c: int) -> Path:
-    return run_dir / CHUNK_DIR / f"chunk_{c:05d}.npz"
+    return chunk_path(run_dir, c)
 
 
 def _chunk_bounds(exp: Experiment, c: int) -> tuple[int, int]:
@@ -210,12 +320,49 @@ def _chunk_bounds(exp: Experiment, c: int) -> tuple[int, int]:
     return c * run.chunk_size, min((c + 1) * run.chunk_size, run.paths)
 
 
-def _chunk_ok(path: Path, n_expected: int) -> bool:
-    try:
-        with np.load(path) as z:
-            return "path_index" in z.files and z["path_index"].shape == (n_expected,)
-    except (OSError, ValueError, EOFError):
-        return False
+def nonfinite_outputs(outputs: Mapping[str, Any]) -> tuple[np.ndarray, dict[str, int]]:
+    """Which paths have a non-finite per-path output.
+
+    ``outputs`` maps names to per-path arrays (first axis: paths; ``path_index`` and
+    ``sample_log_prices`` are skipped, as are integer and boolean arrays, which are always
+    finite). Returns ``(bad, counts)``: ``bad`` is ``(paths,)`` True where any output of the path
+    is NaN or infinite (a path counts once), ``counts`` the number of such paths per output
+    (outputs without any left out), in the order given.
+    """
+    arrays = {k: np.asarray(v) for k, v in outputs.items() if k not in _NOT_OUTPUTS}
+    index = outputs.get("path_index")
+    sizes = [a.shape[0] for a in arrays.values() if a.ndim]
+    n = len(index) if index is not None else (sizes[0] if sizes else 0)
+    bad = np.zeros(n, bool)
+    counts: dict[str, int] = {}
+    for name, a in arrays.items():
+        if a.dtype.kind not in "fc" or a.shape[:1] != (n,):
+            continue
+        here = ~np.isfinite(a.reshape(n, -1)).all(axis=1)
+        if here.any():
+            counts[name] = int(here.sum())
+            bad |= here
+    return bad, counts
+
+
+def _chunk_outputs(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A chunk's per-path outputs under their own names (venue outputs without the prefix)."""
+    return {k.removeprefix(_VENUE_PREFIX): v for k, v in arrays.items()}
+
+
+def _nonfinite_record(arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    bad, counts = nonfinite_outputs(_chunk_outputs(arrays))
+    return {"nonfinite_paths": int(bad.sum()), "nonfinite": counts}
+
+
+def _nonfinite_totals(records: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Paths with a non-finite output over the chunks done, and per output."""
+    outputs: dict[str, int] = {}
+    for rec in records.values():
+        for name, count in rec.get("nonfinite", {}).items():
+            outputs[name] = outputs.get(name, 0) + int(count)
+    paths = sum(int(rec.get("nonfinite_paths", 0)) for rec in records.values())
+    return {"paths": paths, "outputs": dict(sorted(outputs.items()))}
 
 
 def _reduce_chunk(log_s: np.ndarray, log_s0: float) -> dict[str, np.ndarray]:
@@ -275,16 +422,6 @@ def _simulate_chunk(
     return out
 
 
-def _read_manifest(run_dir: Path) -> dict[str, Any] | None:
-    path = run_dir / MANIFEST
-    if not path.exists():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise RunError(f"{path}: damaged manifest ({err}); delete the folder or rerun") from None
-
-
 def _progress(total: int, initial: int, enabled: bool):
     from tqdm.auto import tqdm
 
@@ -305,13 +442,17 @@ def run_experiment(
     resume: bool = True,
     progress: bool = True,
     policy: str | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Simulate ``exp`` chunk by chunk into ``out_dir/<run.name>-<hash>/`` and load the result.
 
     ``exp`` is a validated :class:`Experiment` or a TOML path (validated before anything is
     written). ``policy`` overrides ``venue.policy`` (it becomes part of the config and its hash).
-    With ``resume``, chunks already on disk from the same config are kept; without it the folder's
-    chunks are recomputed. Raises :class:`RunError` when the folder holds a different config.
+    With ``resume``, chunks already on disk from the same config are kept when they pass their
+    check; a missing, truncated or damaged one is named through ``notify`` (default: a logged
+    warning) and recomputed. Without ``resume`` the folder's chunks are recomputed. Raises
+    :class:`RunError` when the folder holds a different config, :class:`ManifestError` when its
+    manifest is damaged, and :class:`RunInterrupted` on SIGINT or SIGTERM.
     """
     if not isinstance(exp, Experiment):
         from .config import load_config
@@ -325,6 +466,10 @@ def run_experiment(
         data = exp.to_dict()
         data["venue"]["policy"] = policy
         exp = parse_config(data, f"<policy override {policy!r}>")
+    if notify is None:
+        import logging
+
+        notify = logging.getLogger("tailrisk").warning
     if exp.run.dtype == "float64":
         import jax
 
@@ -333,7 +478,7 @@ def run_experiment(
     digest = config_hash(exp)
     run_dir = run_dir_for(exp, out_dir)
     chunk_dir = run_dir / CHUNK_DIR
-    old = _read_manifest(run_dir)
+    old = read_manifest(run_dir)
     if old is not None and old.get("config_hash") != digest:
         raise RunError(
             f"{run_dir} holds a run of config hash {old.get('config_hash')}, not {digest}; "
@@ -360,23 +505,39 @@ def run_experiment(
     n_chunks = run.n_chunks
     n_sample = sample_size(exp)
     chunk_dir.mkdir(parents=True, exist_ok=True)
-    done = set()
+    for folder in (run_dir, chunk_dir):
+        remove_stale_temp_files(folder)  # left by a writer killed outright
+    done: set[int] = set()
+    records: dict[str, dict[str, Any]] = {}
     chunk_wall: dict[str, float] = {}
+    recomputed: dict[str, str] = {}
     if resume and old is not None:
-        chunk_wall = {str(k): float(v) for k, v in old.get("chunk_wall_s", {}).items()}
+        old_records = old.get("chunks", {})
+        old_wall = {str(k): v for k, v in old.get("chunk_wall_s", {}).items()}
         for c in range(n_chunks):
+            record = old_records.get(str(c))
             start, stop = _chunk_bounds(exp, c)
-            if _chunk_path(run_dir, c).exists() and _chunk_ok(
-                _chunk_path(run_dir, c), stop - start
-            ):
+            check = read_chunk(run_dir, c, n_chunks, record, stop - start,
+                               load=not (record and "nonfinite" in record))
+            if check.ok:
                 done.add(c)
-        chunk_wall = {k: v for k, v in chunk_wall.items() if int(k) in done}
+                rec = {**check.record, "paths": stop - start}
+                if check.arrays is not None:
+                    rec.update(_nonfinite_record(check.arrays))
+                records[str(c)] = rec
+                if isinstance(old_wall.get(str(c)), int | float):
+                    chunk_wall[str(c)] = float(old_wall[str(c)])
+            elif check.status != "missing" or record is not None:
+                notify(f"{check.describe()}: recomputing")
+                recomputed[str(c)] = check.status
 
     t_start = time.perf_counter()
     attempts = list(old.get("attempts", [])) if (resume and old) else []
     attempts.append({"started": _now(), "chunks_before": len(done)})
+    if recomputed:
+        attempts[-1]["recomputed"] = recomputed
     manifest: dict[str, Any] = {
-        "format": 1,
+        "format": FORMAT,
         "config": exp.to_dict(),
         "config_hash": digest,
         "seed": run.seed,
@@ -388,6 +549,8 @@ def run_experiment(
         "n_chunks": n_chunks,
         "chunks_done": len(done),
         "chunk_wall_s": chunk_wall,
+        "chunks": records,
+        "nonfinite": _nonfinite_totals(records),
         "attempts": attempts,
         "sample_paths": n_sample,
         "quantile_levels": list(QUANTILE_LEVELS),
@@ -400,50 +563,94 @@ def run_experiment(
         manifest["probe_names"] = list(getattr(accounts, "probe_names", ()))
         manifest["n_accounts"] = int(getattr(accounts, "n", 0))
     base_wall = manifest["wall_time_s"]
-    atomic_write_json(run_dir / MANIFEST, manifest)
+
+    def elapsed() -> float:
+        return round(base_wall + time.perf_counter() - t_start, 4)
 
     bar = _progress(n_chunks, len(done), progress)
+    stop = _StopSignals(lambda: (len(done), n_chunks))
     try:
-        for c in range(n_chunks):
-            if c in done:
-                continue
-            t0 = time.perf_counter()
-            arrays = _simulate_chunk(exp, c, n_sample, venue)
-            atomic_savez(_chunk_path(run_dir, c), arrays)
-            dt_chunk = time.perf_counter() - t0
-            done.add(c)
-            manifest["chunk_wall_s"][str(c)] = round(dt_chunk, 4)
-            manifest["chunks_done"] = len(done)
-            manifest["wall_time_s"] = round(base_wall + time.perf_counter() - t_start, 4)
-            atomic_write_json(run_dir / MANIFEST, manifest)
-            bar.update(1)
-            bar.set_postfix_str(f"{len(arrays['path_index']) / dt_chunk:,.0f} paths/s")
-            _after_chunk(c)
+        with stop:
+            with stop.deferred():
+                write_manifest(run_dir, manifest)
+            _test_fault("start")
+            for c in range(n_chunks):
+                if c in done:
+                    continue
+                t0 = time.perf_counter()
+                arrays = _simulate_chunk(exp, c, n_sample, venue)
+                nonfinite = _nonfinite_record(arrays)
+                with stop.deferred():
+                    written = write_chunk(
+                        _chunk_path(run_dir, c), arrays, lambda c=c: _test_fault(f"chunk-write:{c}")
+                    )
+                    _test_fault(f"chunk-written:{c}")
+                    dt_chunk = time.perf_counter() - t0
+                    done.add(c)
+                    records[str(c)] = {**written, "paths": len(arrays["path_index"]), **nonfinite}
+                    manifest["chunks"] = dict(sorted(records.items(), key=lambda kv: int(kv[0])))
+                    manifest["nonfinite"] = _nonfinite_totals(records)
+                    manifest["chunk_wall_s"][str(c)] = round(dt_chunk, 4)
+                    manifest["chunks_done"] = len(done)
+                    manifest["wall_time_s"] = elapsed()
+                    write_manifest(
+                        run_dir, manifest, lambda c=c: _test_fault(f"manifest-write:{c}")
+                    )
+                _test_fault(f"manifest:{c}")
+                bar.update(1)
+                bar.set_postfix_str(f"{len(arrays['path_index']) / dt_chunk:,.0f} paths/s")
+                _after_chunk(c)
+
+            manifest["status"] = "complete"
+            manifest["ended"] = _now()
+            manifest["wall_time_s"] = elapsed()
+            attempts[-1]["ended"] = manifest["ended"]
+            with stop.deferred():
+                write_manifest(run_dir, manifest)
+            _test_fault("complete")
+    except KeyboardInterrupt as err:
+        signum = getattr(err, "signum", signal.SIGINT)
+        _record_interruption(run_dir, manifest, attempts, signum, elapsed())
+        if isinstance(err, RunInterrupted):
+            raise
+        raise RunInterrupted(signum, len(done), n_chunks) from err
     finally:
         bar.close()
-
-    manifest["status"] = "complete"
-    manifest["ended"] = _now()
-    manifest["wall_time_s"] = round(base_wall + time.perf_counter() - t_start, 4)
-    attempts[-1]["ended"] = manifest["ended"]
-    atomic_write_json(run_dir / MANIFEST, manifest)
     return load_run(run_dir)
 
 
-def _iter_chunks(run_dir: Path, n_chunks: int) -> Iterator[dict[str, np.ndarray]]:
-    for c in range(n_chunks):
-        with np.load(_chunk_path(run_dir, c)) as z:
-            yield {k: z[k] for k in z.files}
+def _record_interruption(
+    run_dir: Path, manifest: dict[str, Any], attempts: list[dict[str, Any]], signum: int,
+    wall: float,
+) -> None:
+    """Note the interruption in the manifest (best effort: the manifest on disk is already
+    consistent with the chunks, so a failure here loses nothing)."""
+    attempts[-1]["interrupted"] = signal.Signals(signum).name
+    attempts[-1]["ended"] = _now()
+    manifest["wall_time_s"] = wall
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in _StopSignals.SIGNALS} if (
+        threading.current_thread() is threading.main_thread()
+    ) else {}
+    try:
+        write_manifest(run_dir, manifest)
+    except OSError:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def load_run(run_dir: str | Path, *, allow_partial: bool = False) -> RunResult:
-    """Load a run folder written by :func:`run_experiment`.
+    """Load a run folder written by :func:`run_experiment`, checking every chunk first.
 
-    Raises :class:`RunError` if the run is not complete (unless ``allow_partial``: then the chunks
-    on disk are loaded, in order, up to the first missing one).
+    Each chunk is checked against the SHA-256 its manifest records (a folder from before
+    checksums: by reading every array). Raises :class:`RunError` naming the first chunk that is
+    missing, truncated or damaged, :class:`ManifestError` when the manifest cannot be read, and
+    :class:`RunError` if the run is not complete (unless ``allow_partial``: then the chunks on
+    disk are loaded, in order, up to the first missing one).
     """
     run_dir = Path(run_dir)
-    manifest = _read_manifest(run_dir)
+    manifest = read_manifest(run_dir)
     if manifest is None:
         raise RunError(f"{run_dir}: no {MANIFEST}; not a run folder")
     if manifest.get("status") != "complete" and not allow_partial:
@@ -451,16 +658,30 @@ def load_run(run_dir: str | Path, *, allow_partial: bool = False) -> RunResult:
             f"{run_dir}: run is not complete ({manifest.get('chunks_done')} of "
             f"{manifest.get('n_chunks')} chunks); run it again to resume"
         )
-    exp = parse_config(manifest["config"], str(run_dir / MANIFEST))
+    try:
+        exp = parse_config(manifest["config"], str(run_dir / MANIFEST))
+    except ConfigError as err:
+        raise ManifestError(
+            f"{run_dir / MANIFEST}: its config does not validate with this version of tailrisk "
+            f"({'; '.join(err.problems)}); rerun the experiment into a new folder"
+        ) from None
     n_chunks = exp.run.n_chunks
-    if allow_partial:
-        n_chunks = 0
-        while n_chunks < exp.run.n_chunks and _chunk_path(run_dir, n_chunks).exists():
-            n_chunks += 1
+    records = manifest.get("chunks", {})
     parts: dict[str, list[np.ndarray]] = {}
-    for arrays in _iter_chunks(run_dir, n_chunks):
-        for k, v in arrays.items():
+    loaded = 0
+    for c in range(n_chunks):
+        start, stop = _chunk_bounds(exp, c)
+        check = read_chunk(run_dir, c, n_chunks, records.get(str(c)), stop - start)
+        if allow_partial and check.status == "missing":
+            break
+        if not check.ok:
+            raise RunError(
+                f"{run_dir}: {check.describe()}; run the same `tailrisk run` command to "
+                "recompute it"
+            )
+        for k, v in check.arrays.items():
             parts.setdefault(k, []).append(v)
+        loaded += 1
     steps = exp.run.steps
     merged = {k: np.concatenate(v, axis=0) for k, v in parts.items()}
     sample = merged.pop("sample_log_prices", np.zeros((0, steps), np.float32))
@@ -468,8 +689,9 @@ def load_run(run_dir: str | Path, *, allow_partial: bool = False) -> RunResult:
     venue = {
         k.removeprefix(_VENUE_PREFIX): v for k, v in merged.items() if k.startswith(_VENUE_PREFIX)
     }
-    if len(sample):
-        quantiles = np.quantile(np.asarray(sample, np.float64), QUANTILE_LEVELS, axis=0)
+    finite = sample[np.isfinite(sample).all(axis=1)] if len(sample) else sample
+    if len(finite):
+        quantiles = np.quantile(np.asarray(finite, np.float64), QUANTILE_LEVELS, axis=0)
     else:
         quantiles = np.full((len(QUANTILE_LEVELS), steps), np.nan)
     return RunResult(
@@ -481,5 +703,5 @@ def load_run(run_dir: str | Path, *, allow_partial: bool = False) -> RunResult:
         venue=venue or None,
         sample_log_prices=sample,
         step_quantiles=quantiles,
-        chunks_done=n_chunks,
+        chunks_done=loaded,
     )
