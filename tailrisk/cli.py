@@ -5,14 +5,30 @@ Each subcommand is a plain click command registered on :data:`main`; a later one
 ``main.add_command(cmd)`` from elsewhere. Heavy imports (jax, matplotlib) happen inside commands so
 that ``tailrisk --help`` is instant.
 
-Exit codes: 0 success, 1 a run or input failed, 2 a bad configuration or bad usage.
+Errors are handled once, for every command, by the group (:class:`_Main`): an error a user can
+cause (a bad config or population file, a path that cannot be read or written, a run folder that
+cannot be used) prints one line; any other exception is a bug, printed as one line that says where
+its full traceback was saved (``tailrisk --debug`` prints it instead).
+
+Exit codes: 0 success; 1 a run folder that cannot be used as it is (unfinished, damaged, another
+config), a failed check (``verify``) or an internal error; 2 a bad configuration, population file,
+path or usage; 3 ``run --strict`` and some path has a non-finite output; 130 and 143 interrupted
+by SIGINT (Ctrl-C) and SIGTERM (the same command resumes).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import importlib.resources
 import math
+import os
+import signal
 import sys
+import tempfile
+import threading
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +40,11 @@ from .config.venue import POLICIES
 __all__ = ["main", "quickstart_path"]
 
 MODEL_NAMES = ("gbm", "student_t", "merton", "kou", "garch_t", "hawkes", "stable")
+EXIT_FAILED = 1
 EXIT_BAD_CONFIG = 2
+EXIT_NONFINITE = 3
+#: where a command notes its run folder (ctx.meta), so that a traceback can be saved there
+RUN_DIR_KEY = "tailrisk.run_dir"
 
 
 def quickstart_path() -> Path:
@@ -62,13 +82,143 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 #: subcommands that never compile a JAX program (they get no compile cache, so write nothing)
-_NO_JAX = frozenset({"validate-config"})
+_NO_JAX = frozenset({"validate-config", "verify"})
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is, so that it stops as cleanly as on Ctrl-C."""
+
+    signum = signal.SIGTERM
+
+
+@contextmanager
+def _sigterm_stops_the_command() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(err: KeyboardInterrupt) -> int:
+    """Say where an interrupted command stands; the exit code 128 + signal number."""
+    signum = int(getattr(err, "signum", signal.SIGINT))
+    if hasattr(err, "chunks_done"):
+        where = f"after {err.chunks_done} of {err.n_chunks} chunks"
+    else:
+        where = "before the first chunk or after the last"
+    click.echo(f"interrupted {where}; run the same command to resume", err=True)
+    return 128 + signum
+
+
+def _user_error(err: Exception) -> int | None:
+    """Print a user-caused error as one line and return its exit code (None: not one)."""
+    from .run_store import RunError
+
+    if isinstance(err, ConfigError):
+        click.echo(str(err), err=True)
+        return EXIT_BAD_CONFIG
+    if isinstance(err, RunError):
+        click.echo(f"error: {err}", err=True)
+        return EXIT_FAILED
+    if isinstance(err, OSError) and (err.filename or err.strerror):
+        where = f"{err.filename}: " if err.filename else ""
+        click.echo(f"error: {where}{err.strerror or err}", err=True)
+        return EXIT_BAD_CONFIG
+    if isinstance(err, ValueError):
+        try:
+            from .venue import PopulationError
+        except ImportError:  # pragma: no cover - the venue layer is part of the package
+            return None
+        if isinstance(err, PopulationError):
+            click.echo(f"error: {err}", err=True)
+            return EXIT_BAD_CONFIG
+    return None
+
+
+def _traceback_folders(ctx: click.Context) -> list[Path]:
+    """Where a traceback may go, best first: the run folder, tailrisk's cache, the temp folder."""
+    from ._compile_cache import cache_root
+
+    folders = []
+    run_dir = ctx.meta.get(RUN_DIR_KEY)
+    if run_dir is not None and Path(run_dir).is_dir():
+        folders.append(Path(run_dir))
+    try:
+        root = cache_root()
+    except RuntimeError:  # no home folder
+        root = None
+    if root is not None:
+        folders.append(root / "errors")
+    folders.append(Path(tempfile.gettempdir()))
+    return folders
+
+
+def _save_traceback(ctx: click.Context, text: str) -> Path | None:
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    for folder in _traceback_folders(ctx):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=folder, prefix=f"traceback-{stamp}-", suffix=".txt")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            return Path(name)
+        except OSError:
+            continue
+    return None
+
+
+def _internal_error(ctx: click.Context, err: Exception, debug: bool) -> int:
+    """A bug: one line saying what failed, the traceback in a file (or printed with --debug)."""
+    text = "".join(traceback.format_exception(err))
+    what = " ".join(f"{type(err).__name__}: {err}".split())
+    command = ctx.invoked_subcommand or "tailrisk"
+    if debug:
+        click.echo(text, err=True, nl=False)
+        click.echo(f"tailrisk {command}: internal error ({what})", err=True)
+        return EXIT_FAILED
+    saved = _save_traceback(ctx, text)
+    where = f"the full traceback is in {saved}" if saved else "its traceback could not be saved"
+    click.echo(
+        f"tailrisk {command}: internal error ({what}); {where}; "
+        "`tailrisk --debug ...` prints it",
+        err=True,
+    )
+    return EXIT_FAILED
+
+
+class _Main(click.Group):
+    """The command group. Every command's errors end here: one line each, and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _sigterm_stops_the_command():
+            try:
+                return super().invoke(ctx)
+            except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+                raise
+            except KeyboardInterrupt as err:
+                raise click.exceptions.Exit(_interrupted(err)) from None
+            except Exception as err:
+                code = _user_error(err)
+                if code is None:
+                    code = _internal_error(ctx, err, bool(ctx.params.get("debug")))
+                raise click.exceptions.Exit(code) from None
+
+
+@click.group(cls=_Main,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="tailrisk")
+@click.option("--debug", is_flag=True,
+              help="Print the full traceback of an internal error (default: save it to a file).")
 @click.pass_context
-def main(ctx: click.Context) -> None:
+def main(ctx: click.Context, debug: bool) -> None:
     """Monte Carlo tail risk of crypto perpetual-futures venues.
 
     Typical use: check a config, run it, read the PDF report.
@@ -79,6 +229,11 @@ def main(ctx: click.Context) -> None:
       tailrisk run --quickstart
 
     Compiled JAX programs are kept in ~/.cache/tailrisk ($TAILRISK_CACHE_DIR; "off": none).
+
+    \b
+    Exit codes: 0 ok; 1 a run folder that cannot be used, a failed check or an
+    internal error; 2 a bad config, file or usage; 3 run --strict found non-finite
+    outputs; 130 / 143 interrupted by Ctrl-C / SIGTERM (the same command resumes).
     """
     if ctx.invoked_subcommand not in _NO_JAX:
         from ._compile_cache import enable_compile_cache
@@ -112,26 +267,43 @@ def main(ctx: click.Context) -> None:
     show_default=True,
     help="Write report.pdf into the run folder when the run is complete.",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit with code 3 when any path has a non-finite output (the run folder and report "
+    "are still written).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the paths.")
+@click.pass_context
 def run_cmd(
-    config: Path | None, quickstart: bool, out: Path, no_resume: bool, report: bool, quiet: bool
+    ctx: click.Context,
+    config: Path | None,
+    quickstart: bool,
+    out: Path,
+    no_resume: bool,
+    report: bool,
+    strict: bool,
+    quiet: bool,
 ) -> None:
     """Simulate the experiment in CONFIG (a TOML file) chunk by chunk.
 
     The config is validated first (nothing is written if it is bad; exit code 2). Results go to
-    OUT/<run.name>-<config hash>/: manifest.json and chunks/chunk_*.npz. An interrupted run is
-    resumed from its last complete chunk by running the same command again; the result is bit
-    for bit the one an uninterrupted run gives.
+    OUT/<run.name>-<config hash>/: manifest.json and chunks/chunk_*.npz, each chunk's SHA-256 in
+    the manifest. An interrupted run (Ctrl-C, SIGTERM, a crash) is resumed from its finished
+    chunks by running the same command again; a chunk found missing or damaged is named and
+    recomputed; the result is bit for bit the one an uninterrupted run gives.
+
+    The last line says how many paths have a non-finite output (NaN or infinite) and which
+    outputs; the report leaves those paths out of its statistics, and --strict makes them exit
+    code 3.
     """
     if quickstart == (config is not None):
         raise click.UsageError("give either CONFIG or --quickstart (not both)")
     source = quickstart_path() if quickstart else config
-    try:
-        exp = load_config(source)
-    except ConfigError as err:
-        _config_error(err)
-    from .runner import RunError, run_dir_for, run_experiment
+    exp = load_config(source)
+    from .runner import run_dir_for, run_experiment
 
+    ctx.meta[RUN_DIR_KEY] = run_dir_for(exp, out)
     if not quiet:
         from .report.format import step_text as _step_text
 
@@ -143,11 +315,13 @@ def run_cmd(
         )
         click.echo(f"run folder: {run_dir_for(exp, out)}")
     try:
-        result = run_experiment(exp, out, resume=not no_resume, progress=not quiet)
-    except RunError as err:
-        raise click.ClickException(str(err)) from None
-    except ConfigError as err:
-        _config_error(err)
+        result = run_experiment(
+            exp,
+            out,
+            resume=not no_resume,
+            progress=not quiet,
+            notify=lambda message: click.echo(message, err=True),
+        )
     except ValueError as err:
         from .venue import PopulationError  # a population CSV rejected below the config layer
 
@@ -156,12 +330,29 @@ def run_cmd(
         click.echo(f"{source}: {err}", err=True)
         sys.exit(EXIT_BAD_CONFIG)
     wall = result.manifest.get("wall_time_s", float("nan"))
-    click.echo(f"run complete ({wall:.1f} s): {result.run_dir}")
+    bad, outputs = _nonfinite_summary(result.manifest)
+    n = result.n_paths
+    count = f"{bad:,} of {n:,} paths with non-finite outputs" if bad else "0 non-finite paths"
+    click.echo(f"run complete ({wall:.1f} s): {count}: {result.run_dir}")
     if report:
         from .report import build_report
 
         pdf = build_report(result, result.run_dir / "report.pdf")
         click.echo(f"report: {pdf}")
+    if not bad:
+        return
+    # said last, so that it is the line a user reads
+    what = f"{bad:,} of {n:,} paths have non-finite outputs ({', '.join(outputs)})"
+    if strict:
+        click.echo(f"error: --strict: {what}", err=True)
+        sys.exit(EXIT_NONFINITE)
+    click.echo(f"warning: {what}; the report leaves them out of its statistics", err=True)
+
+
+def _nonfinite_summary(manifest: dict[str, Any]) -> tuple[int, list[str]]:
+    """(paths with a non-finite output, the outputs concerned) as the manifest records them."""
+    totals = manifest.get("nonfinite") or {}
+    return int(totals.get("paths", 0)), list(totals.get("outputs", {}))
 
 
 @main.command("report")
@@ -172,17 +363,47 @@ def run_cmd(
     type=click.Path(dir_okay=False, path_type=Path),
     help="PDF to write (default: RUN_DIR/report.pdf).",
 )
-def report_cmd(run_dir: Path, output: Path | None) -> None:
-    """(Re)build the PDF report of a finished run in RUN_DIR."""
+@click.pass_context
+def report_cmd(ctx: click.Context, run_dir: Path, output: Path | None) -> None:
+    """(Re)build the PDF report of a finished run in RUN_DIR (its chunks are checked first)."""
     from .report import build_report
-    from .runner import RunError, load_run
+    from .runner import load_run
 
-    try:
-        result = load_run(run_dir)
-    except RunError as err:
-        raise click.ClickException(str(err)) from None
+    ctx.meta[RUN_DIR_KEY] = run_dir
+    result = load_run(run_dir)
     pdf = build_report(result, output or run_dir / "report.pdf")
     click.echo(f"report: {pdf}")
+
+
+@main.command("verify")
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+def verify_cmd(run_dir: Path) -> None:
+    """Check a run folder: its manifest, and every chunk against its SHA-256 checksum.
+
+    Lists each chunk that is missing, truncated or damaged, one a line, and exits with code 1;
+    running the same `tailrisk run` command recomputes them (bit for bit). Exit code 0 when the
+    folder is sound and complete. Nothing is written.
+    """
+    from .run_store import verify_run
+
+    found = verify_run(run_dir)
+    for line in found.problems:
+        click.echo(line)
+    for line in found.notes:
+        click.echo(f"note: {line}")
+    manifest_totals = _nonfinite_summary(found.manifest)
+    if found.sound:
+        bad, outputs = manifest_totals
+        nonfinite = (
+            f"; {bad:,} paths with non-finite outputs ({', '.join(outputs)})" if bad else ""
+        )
+        click.echo(f"{run_dir}: sound ({len(found.chunks)} chunks){nonfinite}")
+        return
+    click.echo(
+        f"{run_dir}: {len(found.problems)} problem(s); run the same `tailrisk run` command to "
+        "recompute what is damaged or missing"
+    )
+    sys.exit(EXIT_FAILED)
 
 
 # ----------------------------------------------------------------------------- configs
