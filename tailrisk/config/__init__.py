@@ -17,6 +17,7 @@ from .experiment import SweepConfig as SweepConfig
 from .experiment import config_hash as config_hash
 from .experiment import load_config as load_config
 from .experiment import parse_config as parse_config
+from .experiment import sweep_points as sweep_points
 from .models import MODEL_NAMES as MODEL_NAMES
 from .models import GarchTModel as GarchTModel
 from .models import GbmModel as GbmModel

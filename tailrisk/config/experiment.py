@@ -6,13 +6,18 @@ and what is allowed. Nothing downstream ever sees an unvalidated value.
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import itertools
 import json
+import math
+import re
 import tomllib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ._base import Frozen as _Frozen
 from .errors import ConfigError
@@ -21,13 +26,25 @@ from .run import RunConfig
 from .venue import VenueConfig
 
 __all__ = [
+    "MAX_GRID_POINTS",
+    "MAX_LOG_DRIFT",
+    "MAX_LOG_SPREAD",
     "AnalysisConfig",
     "Experiment",
     "SweepConfig",
     "config_hash",
     "load_config",
     "parse_config",
+    "sweep_points",
 ]
+
+#: the most log units a model's volatility may spread log prices over the horizon
+#: (volatility x sqrt(horizon)); float32 prices overflow at about e^88 times a dollar
+MAX_LOG_SPREAD = 10.0
+#: the most log units the drift (``mu``, or ``r`` when risk-neutral) may move them
+MAX_LOG_DRIFT = 20.0
+#: the most points a sweep grid may have
+MAX_GRID_POINTS = 10_000
 
 
 class AnalysisConfig(_Frozen):
@@ -67,20 +84,113 @@ class Experiment(_Frozen):
     #: an optional parameter grid for ``tailrisk sweep``
     sweep: SweepConfig | None = None
 
+    @model_validator(mode="after")
+    def _scale_over_the_horizon(self) -> Experiment:
+        problems = _horizon_problems(self)
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
 
 
+def _horizon_problems(exp: Experiment) -> list[str]:
+    """Drift and volatility that would move float32 log prices out of range over the horizon."""
+    model, years = exp.model, exp.run.horizon
+    where = f"over the horizon (run.steps x run.dt = {years:.4g} years)"
+    out = []
+    drift_key = "r" if model.mode == "risk_neutral" else "mu"
+    drift = getattr(model, drift_key)
+    if abs(drift) * years > MAX_LOG_DRIFT:
+        out.append(
+            f"model.{drift_key} = {drift:g} per year: {where} it moves log prices by "
+            f"{abs(drift) * years:.4g}; at most {MAX_LOG_DRIFT:g} allowed"
+        )
+    if model.name == "garch_t":
+        variance = model.omega / (1 - model.alpha - model.beta)
+        spread = math.sqrt(variance * exp.run.steps)
+        if spread > MAX_LOG_SPREAD:
+            out.append(
+                f"model.omega = {model.omega:g}: {where} the stationary variance "
+                f"({variance:.4g} a step) spreads log prices by {spread:.4g} log units; at most "
+                f"{MAX_LOG_SPREAD:g} allowed"
+            )
+        return out
+    for key in ("sigma", "scale"):
+        vol = getattr(model, key, None)
+        if vol is not None and vol * math.sqrt(years) > MAX_LOG_SPREAD:
+            out.append(
+                f"model.{key} = {vol:g} per sqrt(year): {where} it spreads log prices by "
+                f"{key} x sqrt(horizon) = {vol * math.sqrt(years):.4g} log units; at most "
+                f"{MAX_LOG_SPREAD:g} allowed"
+            )
+    return out
+
+
 def _format_loc(loc: tuple[Any, ...]) -> str:
     parts: list[str] = []
-    for item in loc:
+    for i, item in enumerate(loc):
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item in MODEL_NAMES:
+        elif i == 1 and loc[0] == "model" and item in MODEL_NAMES:
             continue  # the discriminator tag pydantic inserts into the path
         else:
             parts.append(("." if parts else "") + str(item))
     return "".join(parts) or "(top level)"
+
+
+#: units of the bounded numbers, named after a bound's message
+_UNITS = {
+    "run.dt": "years",
+    "model.s0": "USD",
+    "model.mu": "per year",
+    "model.r": "per year",
+    "model.sigma": "per sqrt(year)",
+    "model.scale": "per sqrt(year)",
+    "model.lam": "jumps per year",
+    "model.lam0": "jumps per year",
+    "model.mu_j": "log units",
+    "model.sigma_j": "log units",
+    "model.omega": "per-step variance",
+    "model.clip": "standard units",
+    "venue.capacity": "USD per side per check",
+    "venue.depth": "USD",
+    "venue.fund": "USD",
+    "venue.floor": "USD",
+    "venue.capital": "USD",
+    "venue.token_sigma": "per sqrt(year)",
+    "venue.token_cojump": "log units",
+    "venue.cojump_threshold": "log units",
+    "venue.population.size_median_usd": "USD",
+    "venue.population.whale_min_usd": "USD",
+    "venue.population.entry_days": "days",
+    "venue.population.entry_vol": "per sqrt(year)",
+    "venue.population.leverage_levels": "times the margin",
+    "venue.population.cohort_leverage_edges": "times the margin",
+    "venue.population.mm_tiers": "USD of notional, or a rate",
+    "venue.population.probes.entry": "USD",
+    "venue.population.probes.quantity": "contracts",
+    "venue.population.probes.leverage": "times the margin",
+}
+_BOUND_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal",
+                 "finite_number"}
+
+
+def _unit(key: str, kind: str) -> str:
+    unit = _UNITS.get(re.sub(r"\[\d+\]", "", key)) if kind in _BOUND_ERRORS else None
+    return f" ({unit})" if unit else ""
+
+
+#: the longest value a message shows whole
+_SHOWN = 80
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    if len(text) <= _SHOWN:
+        return text
+    return f"{text[:_SHOWN - 20]}... ({len(text)} characters)"
 
 
 def _allowed_models() -> str:
@@ -104,18 +214,20 @@ def _problems(err: ValidationError) -> list[str]:
         key = _format_loc(e["loc"])
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
-            out.append(f"{key} = {e['input']!r}: unknown key")
+            out.append(f"{key} = {_shown(e['input'])}: unknown key")
         elif e["type"] == "missing":
             out.append(f"{key}: required key is missing")
-        elif msg.startswith(key.split(".")[0] + ".") or msg.startswith(key + " "):
-            out.append(msg)  # a cross-field check that already names its keys
+        elif not e["loc"] or msg.startswith(key.split(".")[0] + ".") or msg.startswith(key + " "):
+            out.extend(msg.splitlines())  # a cross-field check that already names its keys
         elif e["type"] == "union_tag_invalid":
             name = e["input"].get("name")
-            out.append(f"{key}.name = {name!r}: unknown model; allowed models: {_allowed_models()}")
+            out.append(
+                f"{key}.name = {_shown(name)}: unknown model; allowed models: {_allowed_models()}"
+            )
         elif e["type"] == "union_tag_not_found":
             out.append(_missing_model_name(key, e["input"]))
         else:
-            out.append(f"{key} = {e['input']!r}: {msg}")
+            out.append(f"{key} = {_shown(e['input'])}: {msg}{_unit(key, e['type'])}")
     return out
 
 
@@ -129,13 +241,17 @@ def _tuples(v: Any) -> Any:
 
 
 def parse_config(data: dict[str, Any], source: str = "<config>") -> Experiment:
-    """Validate a parsed TOML document. Raises :class:`ConfigError` listing every problem."""
+    """Validate a parsed TOML document. Raises :class:`ConfigError` listing every problem.
+
+    A ``[sweep]`` table's grid is validated point by point (:func:`sweep_points`), so a config
+    that passes has no bad grid value either.
+    """
     data = _tuples(data)
     if "model" not in data:
         raise ConfigError(source, ["[model]: required table is missing (give at least name = "
                                    f"one of {_allowed_models()})"])
     try:
-        return Experiment.model_validate(data)
+        exp = Experiment.model_validate(data)
     except ValidationError as err:
         problems = _problems(err)
         # pydantic skips cross-field checks of a table with field errors; this one is too common
@@ -146,6 +262,82 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Experiment:
                 and not any(p.startswith("run.chunk_size") for p in problems)):
             problems.append(f"run.chunk_size = {chunk}: must be <= run.paths ({paths})")
         raise ConfigError(source, problems) from None
+    if exp.sweep is not None:
+        try:
+            sweep_points(exp, exp.sweep.grid)
+        except ConfigError as err:
+            raise ConfigError(source, err.problems) from None
+    return exp
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = data
+    for p in parts[:-1]:
+        nxt = node.get(p)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            node[p] = nxt
+        node = nxt
+    node[parts[-1]] = value
+
+
+def grid_label(value: Any) -> str:
+    """A grid value as text: strings as they are, anything else as JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str)
+
+
+def sweep_points(
+    exp: Experiment, grid: Mapping[str, Sequence[Any]]
+) -> list[tuple[dict[str, Any], Experiment]]:
+    """Validate every point of the Cartesian grid; ``[(assignment, experiment), ...]``.
+
+    Each point is ``exp`` with the grid's dotted keys replaced, validated by
+    :func:`parse_config` as a file would be. Raises :class:`ConfigError` listing every bad grid
+    value (naming its key), and for a grid of more than :data:`MAX_GRID_POINTS` points.
+    """
+    problems: list[str] = []
+    if not grid:
+        raise ConfigError("<sweep>", ["grid: give at least one key with a list of values"])
+    for key, values in grid.items():
+        if not isinstance(values, list | tuple) or not values:
+            problems.append(
+                f"sweep grid {key}: needs a non-empty list of values, got {_shown(values)}"
+            )
+    if problems:
+        raise ConfigError("<sweep>", problems)
+    n_points = math.prod(len(v) for v in grid.values())
+    if n_points > MAX_GRID_POINTS:
+        sizes = " x ".join(str(len(v)) for v in grid.values())
+        raise ConfigError("<sweep>", [
+            f"sweep grid: {sizes} = {n_points:,} points; at most {MAX_GRID_POINTS:,} allowed"])
+    keys = tuple(grid)
+    base = exp.to_dict()
+    base.pop("sweep", None)
+    out = []
+    seen: set[str] = set()
+    for combo in itertools.product(*(grid[k] for k in keys)):
+        assignment = dict(zip(keys, combo, strict=True))
+        data = copy.deepcopy(base)
+        for k, v in assignment.items():
+            _set_dotted(data, k, v)
+        where = ", ".join(f"{k} = {grid_label(v)}" for k, v in assignment.items())
+        if len(where) > _SHOWN:
+            where = f"{where[:_SHOWN - 20]}..."
+        try:
+            point = parse_config(data, f"<sweep point {where}>")
+        except ConfigError as err:
+            for p in err.problems:
+                if p not in seen:
+                    seen.add(p)
+                    problems.append(f"sweep point ({where}): {p}")
+            continue
+        out.append((assignment, point))
+    if problems:
+        raise ConfigError("<sweep>", problems)
+    return out
 
 
 def load_config(path: str | Path) -> Experiment:

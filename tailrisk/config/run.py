@@ -1,6 +1,7 @@
 """``[run]``: how much to simulate and how (the Monte Carlo budget, not the model).
 
 Times are in years; ``dt`` also accepts strings such as ``"1d"``, ``"8h"``, ``"5min"``, ``"30s"``.
+``name`` names the run's folder under ``--out``, so it is a plain name (:data:`NAME_RULE`).
 """
 
 from __future__ import annotations
@@ -11,10 +12,20 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from ._base import MAX_CHUNK, MAX_PATHS
 from ._base import Frozen as _Frozen
-from ._base import Positive
 
-__all__ = ["DEFAULT_CHUNK", "DT_UNITS", "YEAR_DAYS", "RunConfig", "default_chunk_size"]
+__all__ = [
+    "DEFAULT_CHUNK",
+    "DT_UNITS",
+    "MAX_HORIZON",
+    "MAX_NAME",
+    "MIN_DT",
+    "NAME_RULE",
+    "YEAR_DAYS",
+    "RunConfig",
+    "default_chunk_size",
+]
 
 YEAR_DAYS = 365.0
 DT_UNITS = {
@@ -26,6 +37,18 @@ DT_UNITS = {
 }
 #: the largest chunk a config gets without a run.chunk_size key
 DEFAULT_CHUNK = 50_000
+#: the shortest time step, in years (about 3 ms): below it float32 times and volatilities
+#: scaled by sqrt(dt) lose their meaning
+MIN_DT = 1e-10
+#: the longest horizon (steps x dt), in years
+MAX_HORIZON = 100.0
+#: the longest run name, in characters
+MAX_NAME = 100
+_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
+NAME_RULE = (
+    f"a plain name of 1 to {MAX_NAME} characters: ASCII letters, digits, '-', '_' and '.', "
+    "not '.' or '..' (it names the run's folder inside --out)"
+)
 
 
 def default_chunk_size(paths: int) -> int:
@@ -39,16 +62,28 @@ _DT_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(y|d|h|min|s)\
 class RunConfig(_Frozen):
     """How much to simulate and how: the Monte Carlo budget, not the model."""
 
+    #: the run folder is ``<name>-<config hash>`` inside ``--out`` (:data:`NAME_RULE`)
     name: str = "experiment"
     seed: Annotated[int, Field(ge=0, lt=2**32)] = 0
     dtype: Literal["float32", "float64"] = "float32"
-    paths: Annotated[int, Field(ge=1)] = 100_000
-    #: paths simulated at once; absent: min(paths, DEFAULT_CHUNK) (see ``_default_chunk``)
-    chunk_size: Annotated[int, Field(ge=1)] = DEFAULT_CHUNK
-    steps: Annotated[int, Field(ge=1)] = 256
-    dt: Positive = 1.0 / YEAR_DAYS
+    #: at most 2**32 - 1 (the path index is a uint32)
+    paths: Annotated[int, Field(ge=1, le=MAX_PATHS)] = 100_000
+    #: paths simulated at once, at most 2**31 - 1; absent: min(paths, DEFAULT_CHUNK) (see
+    #: ``_default_chunk``)
+    chunk_size: Annotated[int, Field(ge=1, le=MAX_CHUNK)] = DEFAULT_CHUNK
+    #: at most 2**31 - 1 (int32 step indices)
+    steps: Annotated[int, Field(ge=1, le=MAX_CHUNK)] = 256
+    #: years, from MIN_DT (about 3 ms) to 1; steps x dt is at most MAX_HORIZON (100 years)
+    dt: Annotated[float, Field(gt=0, le=1.0)] = 1.0 / YEAR_DAYS
     #: how many whole paths to keep for fan charts (the first ones by global index)
     keep_paths: Annotated[int, Field(ge=0, le=10_000)] = 200
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        if len(v) > MAX_NAME or not _NAME_RE.match(v) or v in (".", ".."):
+            raise ValueError(f"must be {NAME_RULE}")
+        return v
 
     @field_validator("dt", mode="before")
     @classmethod
@@ -61,6 +96,13 @@ class RunConfig(_Frozen):
                     "'1d', '8h', '5min', '30s'"
                 )
             return float(m.group(1)) * DT_UNITS[m.group(2)]
+        return v
+
+    @field_validator("dt")
+    @classmethod
+    def _dt_not_tiny(cls, v: float) -> float:
+        if v < MIN_DT:
+            raise ValueError(f"must be at least {MIN_DT:g} years (about 3 ms)")
         return v
 
     @model_validator(mode="before")
@@ -79,6 +121,11 @@ class RunConfig(_Frozen):
         if self.chunk_size > self.paths:
             raise ValueError(
                 f"run.chunk_size = {self.chunk_size}: must be <= run.paths ({self.paths})"
+            )
+        if self.horizon > MAX_HORIZON:
+            raise ValueError(
+                f"run.steps x run.dt = {self.steps} x {self.dt:.6g} = {self.horizon:.6g} years: "
+                f"the horizon must be at most {MAX_HORIZON:g} years"
             )
         return self
 
