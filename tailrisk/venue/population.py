@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config.venue import PopulationConfig, VenueConfig
+from ..config._base import MAX_ACCOUNTS, MAX_LEVERAGE, MAX_PRICE, MIN_LEVERAGE, MIN_PRICE
+from ..config.venue import MAX_QUANTITY, PopulationConfig, VenueConfig
 from ._accounts import Accounts
 
 __all__ = [
@@ -29,7 +30,7 @@ __all__ = [
 STREAM_POPULATION = 3
 _MAX_LISTED = 20
 _REQUIRED = ("side", "quantity", "entry", "leverage")
-_OPTIONAL = ("mmr", "exempt", "recourse", "cohort", "cap")
+_OPTIONAL = ("mmr", "exempt", "recourse", "cohort", "cap", "id")
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"", "0", "false", "no", "n", "f"}
 
@@ -214,43 +215,72 @@ def _append_probes(acc: Accounts, cfg: PopulationConfig, s0: float) -> Accounts:
     )
 
 
+_CSV_UNITS = {"quantity": " contracts", "entry": " USD", "leverage": " (times the margin)"}
+
+
+def _short(text: str) -> str:
+    """A field's text for a message: quoted, and cut when long."""
+    return repr(text) if len(text) <= 40 else f"{text[:30]!r}... ({len(text)} characters)"
+
+
 def _parse_float(text: str, field: str, lo: float, hi: float, lo_open: bool, hi_open: bool):
     """A number in the interval, or an error message."""
     try:
         x = float(text)
     except ValueError:
-        return None, f"{field} = {text!r} is not a number"
+        return None, f"{field} = {_short(text)} is not a number"
     if not math.isfinite(x):
-        return None, f"{field} = {text!r} is not finite"
+        return None, f"{field} = {_short(text)} is not finite"
     if (x <= lo if lo_open else x < lo) or (x >= hi if hi_open else x > hi):
         lb, rb = "(" if lo_open else "[", ")" if hi_open else "]"
-        return None, f"{field} = {text} is outside {lb}{lo:g}, {hi:g}{rb}"
+        unit = _CSV_UNITS.get(field, "")
+        return None, f"{field} = {_short(text)} is outside {lb}{lo:g}, {hi:g}{rb}{unit}"
     return x, None
 
 
 def load_population_csv(path, cfg: PopulationConfig, s0: float) -> Accounts:
     """Accounts from a CSV file, probes appended.
 
-    Columns: ``side`` (long/short), ``quantity`` (contracts), ``entry`` (USD), ``leverage``;
-    optional ``mmr`` (empty: from ``cfg.mm_tiers`` by entry notional), ``exempt``, ``recourse``
-    (true/false/1/0/yes/no, empty false), ``cohort`` (a label; empty: the default side x leverage
-    cohort) and ``cap`` (haircut cap in [0, 1], empty 1). Every bad row is reported, with its row
-    number and field, in one :class:`PopulationError` before anything is built.
+    Columns: ``side`` (long/short), ``quantity`` (contracts, at most 1e15), ``entry`` (USD, 1e-8
+    to 1e12), ``leverage`` (0.01 to 1,000); optional ``mmr`` (in [0, 1); empty: from
+    ``cfg.mm_tiers`` by entry notional), ``exempt``, ``recourse`` (true/false/1/0/yes/no, empty
+    false), ``cohort`` (a label; empty: the default side x leverage cohort), ``cap`` (haircut cap
+    in [0, 1], empty 1) and ``id`` (an account's name, unique). The bounds are the config's for
+    generated accounts and probes; numbers are finite. Any other column, a column given twice,
+    and every bad row are reported, with row number and field, in one :class:`PopulationError`
+    before anything is built.
     """
     path = Path(path)
     try:
-        with path.open(newline="", encoding="utf-8") as fh:
+        # utf-8-sig: a spreadsheet's byte-order mark is not part of the first column's name
+        with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
-            header = [h.strip() for h in (reader.fieldnames or [])]
-            raw_rows = list(reader)
+            raw_header = list(reader.fieldnames or [])
+            raw_rows = list(itertools.islice(reader, MAX_ACCOUNTS + 1))
     except OSError as exc:
         raise PopulationError(f"{path}: cannot read the population file ({exc})") from exc
-    missing = [c for c in _REQUIRED if c not in header]
-    if missing:
+    except UnicodeDecodeError as exc:
         raise PopulationError(
-            f"{path}: missing column(s) {', '.join(missing)} (header is {', '.join(header)}; "
+            f"{path}: not a UTF-8 text file (byte {exc.start}: {exc.reason})"
+        ) from exc
+    except (csv.Error, ValueError) as exc:  # NUL bytes, a field over csv's size limit
+        raise PopulationError(f"{path}: not a readable CSV file ({exc})") from exc
+    header = [h.strip() for h in raw_header]
+    missing = [c for c in _REQUIRED if c not in header]
+    unknown = [c for c in header if c not in _REQUIRED + _OPTIONAL]
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if missing or unknown or twice:
+        found = [
+            *([f"missing column(s) {', '.join(missing)}"] if missing else []),
+            *([f"unknown column(s) {', '.join(repr(c) for c in unknown)}"] if unknown else []),
+            *([f"column(s) given twice: {', '.join(twice)}"] if twice else []),
+        ]
+        raise PopulationError(
+            f"{path}: {'; '.join(found)} (header is {', '.join(header)}; "
             f"need {', '.join(_REQUIRED)}, optional {', '.join(_OPTIONAL)})"
         )
+    if len(raw_rows) > MAX_ACCOUNTS:
+        raise PopulationError(f"{path}: more than {MAX_ACCOUNTS:,} accounts (rows)")
     rows, ragged = [], []
     for row in raw_rows:
         ragged.append(None in row or any(v is None for v in row.values()))
@@ -260,17 +290,27 @@ def load_population_csv(path, cfg: PopulationConfig, s0: float) -> Accounts:
 
     errors: list[str] = []
     recs = []
-    inf = math.inf
+    first_row_of: dict[str, int] = {}
     for i, row in enumerate(rows, start=1):
         where = f"row {i} (line {i + 1})"
         bad = []
+        if "id" in header:
+            ident = row.get("id", "")
+            if not ident:
+                bad.append("id is empty (ids name accounts, one each)")
+            elif ident in first_row_of:
+                bad.append(f"id = {_short(ident)} is also row {first_row_of[ident]}'s")
+            else:
+                first_row_of[ident] = i
         side_txt = row.get("side", "").lower()
         side = {"long": 1, "short": -1}.get(side_txt)
         if side is None:
-            bad.append(f"side = {row.get('side', '')!r} is not long or short")
-        q, e1 = _parse_float(row.get("quantity", ""), "quantity", 0, inf, True, True)
-        entry, e2 = _parse_float(row.get("entry", ""), "entry", 0, inf, True, True)
-        lev, e3 = _parse_float(row.get("leverage", ""), "leverage", 0, inf, True, True)
+            bad.append(f"side = {_short(row.get('side', ''))} is not long or short")
+        q, e1 = _parse_float(row.get("quantity", ""), "quantity", 0, MAX_QUANTITY, True, False)
+        entry, e2 = _parse_float(row.get("entry", ""), "entry", MIN_PRICE, MAX_PRICE, False, False)
+        lev, e3 = _parse_float(
+            row.get("leverage", ""), "leverage", MIN_LEVERAGE, MAX_LEVERAGE, False, False
+        )
         bad += [e for e in (e1, e2, e3) if e]
         mmr = None
         if row.get("mmr", ""):
@@ -284,7 +324,7 @@ def load_population_csv(path, cfg: PopulationConfig, s0: float) -> Accounts:
         for name in ("exempt", "recourse"):
             txt = row.get(name, "").lower()
             if txt not in _TRUE | _FALSE:
-                bad.append(f"{name} = {row[name]!r} is not true/false")
+                bad.append(f"{name} = {_short(row[name])} is not true/false")
             flags[name] = txt in _TRUE
         if ragged[i - 1]:
             bad.append("wrong number of fields")
