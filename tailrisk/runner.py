@@ -168,8 +168,20 @@ def sample_size(exp: Experiment) -> int:
 
 
 def run_dir_for(exp: Experiment, out_dir: str | Path) -> Path:
-    """``out_dir/<run.name>-<config_hash>``."""
-    return Path(out_dir) / f"{exp.run.name}-{config_hash(exp)}"
+    """``out_dir/<run.name>-<config_hash>``.
+
+    Raises :class:`ConfigError` when that folder would not be a folder of ``out_dir`` (a second
+    guard behind the config's rule that ``run.name`` is a plain name; a link counts where it
+    points).
+    """
+    run_dir = Path(out_dir) / f"{exp.run.name}-{config_hash(exp)}"
+    inside = Path(out_dir).resolve()
+    if run_dir.resolve().parent != inside:
+        raise ConfigError("<run>", [
+            f"run.name = {exp.run.name!r}: the run folder {run_dir} would not be a folder of "
+            f"--out ({out_dir})"
+        ])
+    return run_dir
 
 
 # ----------------------------------------------------------------------------- atomic files
