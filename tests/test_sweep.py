@@ -124,3 +124,37 @@ def test_parse_set():
     with pytest.raises(ValueError, match="key=value"):
         sweep.parse_set("venue.fund")
     assert np.isclose(sweep.parse_set("venue.check_every=1, 4")[1], [1, 4]).all()
+
+
+def test_every_grid_point_population_is_built_before_any_work(tmp_path, monkeypatch):
+    def boom(*a, **k):
+        raise AssertionError("simulated before every population was built")
+
+    monkeypatch.setattr(sweep, "simulate_variants", boom)
+    good = tmp_path / "good.csv"
+    good.write_text("side,quantity,entry,leverage\nlong,1,100,10\nshort,1,100,10\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("side,quantity,entry,leverage\nlong,1,100,nan\n")
+    grid = {"venue.population.csv": [str(good), str(bad)]}
+    with pytest.raises(ConfigError) as info:
+        sweep.run_sweep(base_experiment(), grid, progress=False)
+    (problem,) = info.value.problems
+    assert "bad.csv" in problem and "leverage" in problem and "not finite" in problem
+    for budget in ({"paths": 0}, {"chunk": -5}, {"paths": 2**32}):
+        with pytest.raises(ConfigError, match=f"--{next(iter(budget))} = "):
+            sweep.run_sweep(base_experiment(), {"venue.fund": [1e5]}, progress=False, **budget)
+
+
+def test_a_sweep_table_is_validated_with_its_config():
+    data = base_experiment().to_dict()
+    data["sweep"] = {"grid": {"venue.fund": [1e5, float("nan")], "venue.eta": [0.0, 1e9]}}
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, "sweep.toml")
+    text = "\n".join(info.value.problems)
+    assert "venue.fund = nan: Input should be a finite number" in text
+    assert "venue.eta = 1000000000.0: Input should be less than or equal to 10" in text
+    data["sweep"] = {"grid": {"venue.fund": list(range(1, 102)), "venue.eta": [0.0] * 100}}
+    with pytest.raises(ConfigError, match="101 x 100 = 10,100 points; at most 10,000"):
+        parse_config(data, "sweep.toml")
+    data["sweep"] = {"grid": {"venue.fund": [1e5, 1e6]}}
+    assert parse_config(data, "sweep.toml").sweep is not None

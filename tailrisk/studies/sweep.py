@@ -18,8 +18,6 @@ number of XLA compilations per grid point, so a sweep that recompiles is visible
 
 from __future__ import annotations
 
-import copy
-import itertools
 import json
 import math
 import tomllib
@@ -29,8 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from ..analytics import venue_metrics, write_tidy
-from ..config import ConfigError, Experiment, parse_config
-from ..venue import build_population
+from ..config import ConfigError, Experiment, sweep_points
+from ..config._base import MAX_CHUNK, MAX_PATHS
+from ..config.experiment import grid_label as _label
+from ..venue import PopulationError, build_population
 from .variants import Variant, require_venue, simulate_variants
 
 __all__ = [
@@ -99,63 +99,17 @@ class SweepResult:
     out_path: Path | None = None
 
 
-def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
-    parts = key.split(".")
-    node = data
-    for p in parts[:-1]:
-        nxt = node.get(p)
-        if not isinstance(nxt, dict):
-            nxt = {}
-            node[p] = nxt
-        node = nxt
-    node[parts[-1]] = value
-
-
-def _label(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)
-
-
 def grid_points(
     exp: Experiment, grid: Mapping[str, Sequence[Any]]
 ) -> list[tuple[dict[str, Any], Experiment]]:
     """Validate every point of the Cartesian grid; ``[(assignment, experiment), ...]``.
 
     Raises :class:`ConfigError` listing every bad grid value (naming its key) before anything
-    runs. Keys are dotted config paths (``venue.population.exempt_share``).
+    runs. Keys are dotted config paths (``venue.population.exempt_share``). The config layer's
+    :func:`tailrisk.config.sweep_points` does the work, so ``validate-config`` checks a
+    ``[sweep]`` table the same way.
     """
-    problems: list[str] = []
-    if not grid:
-        raise ConfigError("<sweep>", ["grid: give at least one key with a list of values"])
-    for key, values in grid.items():
-        if not isinstance(values, list | tuple) or not values:
-            problems.append(f"sweep grid {key}: needs a non-empty list of values, got {values!r}")
-    if problems:
-        raise ConfigError("<sweep>", problems)
-    keys = tuple(grid)
-    base = exp.to_dict()
-    base.pop("sweep", None)
-    out = []
-    seen: set[str] = set()
-    for combo in itertools.product(*(grid[k] for k in keys)):
-        assignment = dict(zip(keys, combo, strict=True))
-        data = copy.deepcopy(base)
-        for k, v in assignment.items():
-            _set_dotted(data, k, v)
-        where = ", ".join(f"{k} = {_label(v)}" for k, v in assignment.items())
-        try:
-            point = parse_config(data, f"<sweep point {where}>")
-        except ConfigError as err:
-            for p in err.problems:
-                if p not in seen:
-                    seen.add(p)
-                    problems.append(f"sweep point ({where}): {p}")
-            continue
-        out.append((assignment, point))
-    if problems:
-        raise ConfigError("<sweep>", problems)
-    return out
+    return sweep_points(exp, grid)
 
 
 def parse_set(text: str) -> tuple[str, list[Any]]:
@@ -189,6 +143,48 @@ def _metric_filter(metrics: Sequence[str | tuple[str, str]] | None) -> Callable[
     return lambda row: row["quantity"] in names or (row["quantity"], row["statistic"]) in pairs
 
 
+def _check_budget(paths: int | None, chunk: int | None) -> None:
+    """The sweep's own path and chunk counts, checked as ``run.paths`` and ``run.chunk_size``."""
+    problems = []
+    for name, value, most in (("paths", paths, MAX_PATHS), ("chunk", chunk, MAX_CHUNK)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+            problems.append(f"--{name} = {value!r}: must be a whole number from 1 to "
+                            f"{most:,}")
+    if problems:
+        raise ConfigError("<sweep>", problems)
+
+
+def _population_key(point: Experiment) -> str:
+    venue = require_venue(point, "sweep")
+    return json.dumps(
+        [venue.population.model_dump(mode="json"), point.model.s0, point.run.seed],
+        sort_keys=True,
+    )
+
+
+def _build_populations(points: list[tuple[dict[str, Any], Experiment]]) -> dict[str, Any]:
+    """Every grid point's accounts, built (a CSV read, a generator run) before any simulation:
+    a bad population at any point fails the sweep with every such problem at once."""
+    populations: dict[str, Any] = {}
+    problems: list[str] = []
+    for assignment, point in points:
+        key = _population_key(point)
+        if key in populations:
+            continue
+        venue = require_venue(point, "sweep")
+        try:
+            populations[key] = build_population(venue, point.model.s0, point.run.seed)
+        except PopulationError as err:
+            populations[key] = None
+            where = ", ".join(f"{k} = {_label(v)}" for k, v in assignment.items())
+            problems.append(f"sweep point ({where}): {err}")
+    if problems:
+        raise ConfigError("<sweep>", problems)
+    return populations
+
+
 def run_sweep(
     exp: Experiment,
     grid: Mapping[str, Sequence[Any]],
@@ -219,22 +215,17 @@ def run_sweep(
     import time
 
     require_venue(exp, "sweep")
+    _check_budget(paths, chunk)
     points = grid_points(exp, grid)
     keep = _metric_filter(metrics)
     keys = tuple(grid)
-    populations: dict[str, Any] = {}
+    populations = _build_populations(points)
     result = SweepResult(keys=keys, points=[a for a, _ in points], rows=[])
     for i, (assignment, point) in enumerate(points):
         venue = require_venue(point, "sweep")
-        pop_key = json.dumps(
-            [venue.population.model_dump(mode="json"), point.model.s0, point.run.seed],
-            sort_keys=True,
-        )
         t0 = time.perf_counter()
         with CompileCounter() as cc:
-            if pop_key not in populations:
-                populations[pop_key] = build_population(venue, point.model.s0, point.run.seed)
-            accounts = populations[pop_key]
+            accounts = populations[_population_key(point)]
             (out,) = simulate_variants(
                 point,
                 [Variant(accounts, venue, venue.policy)],
