@@ -82,3 +82,29 @@ def small_venue_experiment(paths: int = 40, **venue):
             },
         }
     )
+
+
+def nonfinite_venue(bad_paths=None):
+    """A :func:`simulate_venue` with the outputs venue_metrics needs, non-finite on chosen paths.
+
+    On the paths whose global index is in ``bad_paths`` (every path when None), ``fund_final``
+    is NaN and the short cohort's damped payoff is +inf; every other output stays finite.
+    """
+
+    def simulate(accounts, venue_cfg, log_prices, *, s0, seed, path_index, dt, policy=None):
+        out = simulate_venue(
+            accounts, venue_cfg, log_prices, s0=s0, seed=seed, path_index=path_index, dt=dt
+        )
+        loss = np.maximum(-np.asarray(out["cohort_undamped"])[:, 0], 0.0)
+        out["net_insolvent_debt"] = np.where(out["insolvent"], loss, 0.0)
+        out["liquidated_notional"] = loss * 3.0
+        out["adl_notional"] = np.where(out["adl_events"] > 0, loss, 0.0)
+        index = np.asarray(path_index, np.int64)
+        bad = np.ones(index.shape, bool) if bad_paths is None else np.isin(index, list(bad_paths))
+        out["fund_final"] = np.where(bad, np.nan, out["fund_final"])
+        damped = np.array(out["cohort_damped"], np.float64)
+        damped[bad, 1] = np.inf
+        out["cohort_damped"] = damped
+        return out
+
+    return simulate

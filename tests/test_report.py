@@ -394,3 +394,49 @@ def test_the_key_follows_the_code_not_its_docstrings(tmp_path):
     code.write_text('"""Doc."""\n\ndef f(x):\n    """Doc."""\n    return x + 2\n')
     assert models._code_digest(code) != base
     assert models._code_digest(tmp_path / "gone.py") == "missing"  # then the key misses: drawn
+
+
+# ----------------------------------------------------------------------------- non-finite paths
+
+
+def _page_texts(res) -> dict[str, str]:
+    """Every page's text (titles, labels, notes), drawn as build_report draws it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+
+    out = {}
+    for page in registry.pages_of(res):
+        fig = page.draw()
+        try:
+            out[page.title] = "\n".join(t.get_text() for t in fig.findobj(Text))
+        finally:
+            plt.close(fig)
+    return out
+
+
+@pytest.mark.parametrize("bad_paths", [(5, 250, 599), None], ids=["some", "all"])
+def test_a_run_with_non_finite_paths_reports_what_it_left_out(tmp_path, layers, monkeypatch,
+                                                              bad_paths):
+    monkeypatch.setattr(runner, "_venue_backend", lambda: (
+        _standins.build_population, _standins.nonfinite_venue(bad_paths)))
+    res = small_run(tmp_path)
+    bad = 600 if bad_paths is None else len(bad_paths)
+    assert res.manifest["nonfinite"] == {
+        "paths": bad, "outputs": {"cohort_damped": bad, "fund_final": bad}}
+    pdf = report.build_report(res, tmp_path / "report.pdf")
+    assert n_pages(pdf.read_bytes()) == len(report.report_pages(res))
+
+    texts = _page_texts(res)
+    assert f"{bad:,} of 600 paths (paths per output: fund_final {bad:,}, cohort_damped " \
+        f"{bad:,}); left out of every statistic" in " ".join(texts["title"].split())
+    affected = [t for t in texts if t.startswith(("headline", "venue", "insurance", "terminal",
+                                                 "damped vs", "summary"))]
+    assert len(affected) == 6
+    for title in affected:
+        flat = " ".join(texts[title].split())
+        assert f"{bad:,} " in flat and "left out" in flat, title
+    # the pages that do not use the run's paths say nothing of them
+    assert "left out" not in texts["model return tails (one day)"]

@@ -1,6 +1,8 @@
 """What several pages read from a run, computed one way for all of them: which paths have finite
-venue outputs, the per-cohort payoff columns, and the plotted survival curves with their
-Gaussian and Hill references. numpy (and scipy.special) only; no plotting.
+outputs (the runner's definition: a path with any NaN or infinite per-path output, price or venue,
+is left out of every statistic, and each page that leaves paths out says how many), the
+per-cohort payoff columns, and the plotted survival curves with their Gaussian and Hill
+references. numpy (and scipy.special) only; no plotting.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ __all__ = [
     "gauss_surv",
     "gauss_surv_abs",
     "hill_alpha",
+    "left_out_note",
     "negate",
+    "nonfinite_outputs",
     "payoff_groups",
     "survival",
     "venue_array",
@@ -69,20 +73,34 @@ def hill_alpha(x: np.ndarray) -> float:
         return math.nan
 
 
+def _nonfinite(result: RunResult) -> tuple[np.ndarray, dict[str, int]]:
+    from ..runner import nonfinite_outputs as per_output
+
+    return per_output({**result.per_path, **(result.venue or {})})
+
+
 def finite_mask(result: RunResult) -> np.ndarray:
-    """``(paths,)`` True where every floating-point venue output of the path is finite."""
-    n = result.n_paths
-    ok = np.ones(n, bool)
-    for arr in (result.venue or {}).values():
-        a = np.asarray(arr)
-        if a.dtype.kind == "f" and a.shape[:1] == (n,):
-            ok &= np.isfinite(a.reshape(n, -1)).all(axis=1)
-    return ok
+    """``(paths,)`` True where every per-path output (price summaries and venue outputs) of the
+    path is finite."""
+    return ~_nonfinite(result)[0]
 
 
 def finite_share(result: RunResult) -> tuple[int, int]:
-    """(paths with a non-finite venue output, paths)."""
-    return int((~finite_mask(result)).sum()), result.n_paths
+    """(paths with a non-finite output, paths)."""
+    return int(_nonfinite(result)[0].sum()), result.n_paths
+
+
+def nonfinite_outputs(result: RunResult) -> dict[str, int]:
+    """Paths with a non-finite value, per output that has any."""
+    return dict(_nonfinite(result)[1])
+
+
+def left_out_note(result: RunResult) -> str:
+    """``"12 of 20,000 paths have a non-finite output and are left out."`` (empty when none)."""
+    bad, n = finite_share(result)
+    if not bad:
+        return ""
+    return f"{bad:,} of {n:,} paths have a non-finite output and are left out."
 
 
 def venue_array(result: RunResult, name: str) -> np.ndarray | None:

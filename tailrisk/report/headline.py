@@ -208,7 +208,7 @@ def _headline_page(result: RunResult, groups: list[HeadlineGroup], index: int, c
             f"{g.label}\n{'gains (winners)' if tail == 'gain' else 'losses'}",
             fontsize=style.PANEL_TITLE_SIZE,
         )
-        if i == 0:
+        if i == 0 and ax.get_legend_handles_labels()[0]:  # no curve when every path is left out
             ax.legend(loc="lower left", fontsize=style.LEGEND_SMALL_SIZE)
 
     # the table, printed from the tidy rows of tail_summary
@@ -256,7 +256,7 @@ def _headline_page(result: RunResult, groups: list[HeadlineGroup], index: int, c
         else ""
     )
     excluded = (
-        f" {bad:,} of {result.n_paths:,} paths had a non-finite venue output and are left out."
+        f" {bad:,} of {result.n_paths:,} paths had a non-finite output and are left out."
         if bad
         else ""
     )

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import style
-from .data import finite_mask, finite_share, payoff_groups
+from .data import finite_mask, finite_share, nonfinite_outputs, payoff_groups
 from .format import short, step_text
 from .registry import Page, PageFamily, register
 
@@ -87,9 +87,17 @@ def _title_page(result: RunResult):
     ]
     if exp.venue and "n_accounts" in m:
         info.append(("accounts", f"{m['n_accounts']:,}; cohorts: {', '.join(m['cohort_names'])}"))
+    bad, n = finite_share(result)
+    per_output = ", ".join(f"{k} {v:,}" for k, v in nonfinite_outputs(result).items())
+    info.append((
+        "non-finite outputs",
+        f"{bad:,} of {n:,} paths (paths per output: {per_output}); left out of every statistic"
+        if bad else f"none: all {n:,} paths finite",
+    ))
     y = 0.82
     for k, v in info:
-        fig.text(0.05, y, k, fontsize=style.PANEL_TITLE_SIZE, weight="bold")
+        alarm = {"color": style.ORANGE} if k == "non-finite outputs" and bad else {}
+        fig.text(0.05, y, k, fontsize=style.PANEL_TITLE_SIZE, weight="bold", **alarm)
         fig.text(
             0.22,
             y,
@@ -193,7 +201,7 @@ def _table_page(result: RunResult, rows: list[tuple[str, ...]], index: int, coun
     style.style_table(table, 1.25, tall_header=True)
     bad, n = finite_share(result)
     nan_note = (
-        f"; {bad:,} paths with non-finite venue outputs are left out of the venue rows"
+        f"; {bad:,} paths with a non-finite output are left out of the venue rows"
         if bad
         else ""
     )

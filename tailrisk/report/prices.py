@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import style
-from .data import gauss_surv, gauss_surv_abs, hill_alpha, survival
+from .data import finite_mask, gauss_surv, gauss_surv_abs, hill_alpha, left_out_note, survival
 from .format import usd
 from .registry import Page, PageFamily, register
 
@@ -64,11 +64,18 @@ def _fan_page(result: RunResult):
     ax.set_xlabel("time (days)")
     ax.set_ylabel("price S_t (USD, log scale)")
     ax.set_xlim(0, t[-1])
-    ns = result.sample_log_prices.shape[0]
+    sample = result.sample_log_prices
+    ns = sample.shape[0]
+    # load_run takes the quantiles over the sample paths whose log prices are all finite
+    left_out = int((~np.isfinite(sample).all(axis=1)).sum()) if ns else 0
+    note = f"; {left_out:,} with a non-finite price left out" if left_out else ""
     ax.set_title(
         f"{exp.model.name}: per-step quantiles of the price over the first {ns:,} paths "
-        f"(by global index; fixed whatever the chunk size)"
+        f"(by global index; fixed whatever the chunk size{note})"
     )
+    if left_out == ns and ns:
+        ax.text(0.5, 0.5, f"all {ns:,} sample paths have a non-finite price: no quantiles",
+                ha="center", transform=ax.transAxes)
     ax.legend(loc="upper left")
     style.footer(fig, result, f"s0 = {usd(s0)}")
     return fig
@@ -78,10 +85,17 @@ def _terminal_page(result: RunResult):
     import matplotlib.pyplot as plt
 
     exp = result.experiment
-    r = result.per_path["terminal_log_return"]
+    horizon = exp.run.horizon * 365
+    r = result.per_path["terminal_log_return"][finite_mask(result)]
+    left_out = left_out_note(result)
+    if r.size < 2:
+        fig = plt.figure()
+        fig.suptitle(f"Terminal log returns R = log(S_T / S_0), horizon {horizon:g} days")
+        fig.text(0.5, 0.5, f"{left_out} Too few paths left for a tail plot.", ha="center")
+        style.footer(fig, result)
+        return fig
     centred = r - np.median(r)
     sd = float(np.std(r))
-    horizon = exp.run.horizon * 365
     a = np.abs(centred)
     lo = max(float(np.quantile(a, 0.1)), 1e-8)
     grid = np.geomspace(lo, a.max() * 1.5, 200)
@@ -125,6 +139,7 @@ def _terminal_page(result: RunResult):
     fig.suptitle(
         f"Terminal log returns R = log(S_T / S_0) of this run: {r.size:,} paths, "
         f"{exp.model.name} model, horizon {horizon:g} days"
+        + (f"\n{left_out}" if left_out else "")
     )
     style.panel_grid(fig, wgap=0.75)
     style.footer(fig, result)

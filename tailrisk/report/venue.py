@@ -25,8 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def venue_metric_set(result: RunResult):
     """``(MetricSet or None, missing output names)``: :func:`tailrisk.analytics.venue_metrics`
-    over the paths whose venue outputs are all finite, with the run's fund floor and cohort and
-    probe names."""
+    over the paths whose outputs are all finite, with the run's fund floor and cohort and
+    probe names. None with no missing name: no path has finite outputs."""
     from ..analytics import venue_metrics
     from ..analytics._venue_metrics import REQUIRED_KEYS
 
@@ -35,6 +35,8 @@ def venue_metric_set(result: RunResult):
     if missing:
         return None, missing
     n, ok = result.n_paths, finite_mask(result)
+    if not ok.any():
+        return None, []  # every path left out: nothing to estimate
     outputs = {k: np.asarray(v)[ok] for k, v in venue.items() if np.asarray(v).shape[:1] == (n,)}
     m = result.manifest
     names = {}
@@ -87,16 +89,13 @@ def _venue_metrics_page(result: RunResult):
         y=0.975,
     )
     if ms is None:
-        fig.text(
-            0.5,
-            0.5,
-            textwrap.fill(
-                "venue_metrics needs the venue outputs " + ", ".join(missing) + ", which this "
-                "run does not have.",
-                100,
-            ),
-            ha="center",
+        why = (
+            "venue_metrics needs the venue outputs " + ", ".join(missing) + ", which this "
+            "run does not have."
+            if missing
+            else f"All {n_all:,} paths have a non-finite output and are left out: no estimate."
         )
+        fig.text(0.5, 0.5, textwrap.fill(why, 100), ha="center")
         style.footer(fig, result)
         return fig
 
@@ -165,7 +164,7 @@ def _venue_metrics_page(result: RunResult):
         "Haircut per cohort: undamped - damped payoff per path, USD summed over the cohort",
     )
     excluded = (
-        f"{bad:,} of {n_all:,} paths had a non-finite venue output and are left out. "
+        f"{bad:,} of {n_all:,} paths had a non-finite output and are left out. "
         if bad
         else ""
     )
@@ -193,12 +192,13 @@ def _fund_page(result: RunResult):
     (a1, a2), (a3, a4) = axes
     fund_final = venue_array(result, "fund_final")
     fund_min = venue_array(result, "fund_min")
+    ok = finite_mask(result)
     for arr, label, colour in (
         (fund_final, "final fund", style.BLUE),
         (fund_min, "minimum fund", style.ORANGE),
     ):
-        if arr is not None:
-            arr = arr[finite_mask(result)]
+        if arr is not None and ok.any():
+            arr = arr[ok]
             a1.hist(
                 arr / 1e6, bins=60, histtype="step", lw=style.CURVE_LW, color=colour, label=label
             )
@@ -211,14 +211,14 @@ def _fund_page(result: RunResult):
     )
     a1.set_xlabel("insurance fund (million USD)")
     a1.set_ylabel("paths")
-    a1.set_yscale("log")
+    if ok.any():
+        a1.set_yscale("log")
     a1.set_title("insurance fund at the horizon and its minimum over the path")
     a1.legend()
 
     from ..analytics import binomial_estimate
 
     n = result.n_paths
-    ok = finite_mask(result)
     probs = []
     for label, arr in (
         ("fund hit the floor", None if fund_min is None else fund_min <= venue.floor + 1e-6),
@@ -228,7 +228,7 @@ def _fund_page(result: RunResult):
         ("backlog at horizon", flag(result, "backlog_final")),
         ("not converged", negate(venue_array(result, "converged"))),
     ):
-        if arr is not None:
+        if arr is not None and ok.any():
             est = binomial_estimate(np.asarray(arr)[ok])
             probs.append((label, est.value, est.mcse))
     if probs:
@@ -255,7 +255,7 @@ def _fund_page(result: RunResult):
     ):
         arr = venue_array(result, key)
         if arr is not None:
-            arr = arr[np.isfinite(arr)]
+            arr = np.asarray(arr, np.float64)[ok]
         if arr is None or not np.any(arr > 0):
             ax.text(0.5, 0.5, f"no {title}\non any path", ha="center", transform=ax.transAxes)
             ax.set_xticks([])
@@ -277,7 +277,7 @@ def _fund_page(result: RunResult):
     fig.suptitle(
         f"Venue: policy {venue.policy}, start fund {usd(venue.fund)}, capital "
         f"{usd(venue.capital)}, {n:,} paths"
-        + (f" ({bad:,} with non-finite venue outputs, left out)" if bad else "")
+        + (f" ({bad:,} with a non-finite output, left out)" if bad else "")
     )
     style.panel_grid(fig, wgap=1.45, hgap=0.9)  # room for the bar labels
     style.footer(fig, result)
