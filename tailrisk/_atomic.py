@@ -11,12 +11,22 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FILE_MODE", "atomic_write", "remove_stale_temp_files", "stale_temp_files"]
+__all__ = [
+    "FAULT_ENV",
+    "FILE_MODE",
+    "atomic_write",
+    "fault_point",
+    "remove_stale_temp_files",
+    "stale_temp_files",
+]
 
 _TEMP_NAME = re.compile(r"^\..+\.tmp(?P<pid>\d+)\.[^.]+(\.[^.]+)?$")
 
@@ -28,6 +38,33 @@ def _umask() -> int:
 
 
 FILE_MODE = 0o666 & ~_umask()  # what open() would give; mkstemp alone gives 0600
+
+#: test hook, read only by :func:`fault_point`: "kill@POINT" or "pause@POINT"
+FAULT_ENV = "TAILRISK_TEST_FAULT"
+#: how long "pause@POINT" holds the process, seconds
+_FAULT_PAUSE_S = 3.0
+
+
+def fault_point(point: str) -> None:
+    """A place where the fault-injection tests interrupt a process (a no-op unless
+    $TAILRISK_TEST_FAULT names it): ``kill@POINT`` kills this process with SIGKILL, as a crash
+    or ``kill -9`` would; ``pause@POINT`` says so on stderr and holds the process for a few
+    seconds, for a test to send it a signal. :func:`atomic_write` has the point
+    ``rename:<file name>`` (the temporary file whole, not yet renamed into place); the runner
+    names its own."""
+    spec = os.environ.get(FAULT_ENV)
+    if not spec:
+        return
+    action, _, where = spec.partition("@")
+    if where != point:
+        return
+    if action == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif action == "pause":
+        print(f"test hook: paused at {point}", file=sys.stderr, flush=True)
+        end = time.monotonic() + _FAULT_PAUSE_S
+        while time.monotonic() < end:
+            time.sleep(0.05)
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Any], None],
@@ -43,6 +80,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None],
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        fault_point(f"rename:{path.name}")
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -38,7 +38,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
-import os
 import platform
 import signal
 import sys
@@ -53,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from ._atomic import atomic_write, remove_stale_temp_files
+from ._atomic import atomic_write, fault_point, remove_stale_temp_files
 from .config import ConfigError, Experiment, config_hash, parse_config
 from .run_store import (
     CHUNK_DIR,
@@ -93,10 +92,6 @@ _VENUE_PREFIX = "venue__"
 PER_PATH_KEYS = ("terminal_log_return", "min_log_return", "max_log_return", "first_step_return")
 #: chunk arrays that are not per-path outputs
 _NOT_OUTPUTS = ("path_index", "sample_log_prices")
-#: test hook: "kill@POINT" or "pause@POINT" (see :func:`_test_fault`); tests only
-FAULT_ENV = "TAILRISK_TEST_FAULT"
-#: how long the "pause" test hook holds a run, seconds
-_FAULT_PAUSE_S = 3.0
 
 
 class VenueSkippedWarning(UserWarning):
@@ -254,24 +249,11 @@ def _after_chunk(chunk: int) -> None:
 
 
 def _test_fault(point: str) -> None:
-    """Test hook: at the named point of a run, ``kill@POINT`` in $TAILRISK_TEST_FAULT kills this
-    process with SIGKILL and ``pause@POINT`` says so on stderr and holds it for a few seconds
-    (a test then sends a signal). Points: ``start``, ``chunk-write:C`` (half of chunk C's
-    temporary file written), ``chunk-written:C`` (chunk on disk, manifest not yet updated),
-    ``manifest-write:C`` (half of that manifest written), ``manifest:C``, ``complete``."""
-    spec = os.environ.get(FAULT_ENV)
-    if not spec:
-        return
-    action, _, where = spec.partition("@")
-    if where != point:
-        return
-    if action == "kill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    elif action == "pause":
-        print(f"test hook: paused at {point}", file=sys.stderr, flush=True)
-        end = time.monotonic() + _FAULT_PAUSE_S
-        while time.monotonic() < end:
-            time.sleep(0.05)
+    """A fault-injection point of a run (see :func:`tailrisk._atomic.fault_point`): ``start``,
+    ``chunk-write:C`` (half of chunk C's temporary file written), ``chunk-written:C`` (chunk on
+    disk, manifest not yet updated), ``manifest-write:C`` (half of that manifest written),
+    ``manifest:C``, ``complete``."""
+    fault_point(point)
 
 
 # ----------------------------------------------------------------------------- signals
@@ -321,6 +303,17 @@ class _StopSignals:
 
 
 # ----------------------------------------------------------------------------- the run
+
+
+def check_memory(exp: Experiment, source: str | None = None) -> None:
+    """Raise :class:`ConfigError` (naming ``source``, default the run's name) before any work
+    when a chunk of ``exp`` would not fit in the memory of the device that runs it (see
+    :mod:`tailrisk._memory`)."""
+    import jax
+
+    from ._memory import check_experiment, machine_memory
+
+    check_experiment(exp, machine_memory(jax.devices()[0]), source or f"<{exp.run.name}>")
 
 
 def _chunk_path(run_dir: Path, c: int) -> Path:
@@ -486,6 +479,7 @@ def run_experiment(
         import jax
 
         jax.config.update("jax_enable_x64", True)
+    check_memory(exp)
 
     digest = config_hash(exp)
     run_dir = run_dir_for(exp, out_dir)
