@@ -415,3 +415,120 @@ def test_a_fresh_process_gets_the_cache_from_its_environment(tmp_path):
     env["TAILRISK_CACHE_DIR"] = str(tmp_path / "c")
     subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)
     assert [p for p in (tmp_path / "c" / "jax").iterdir() if p.name.startswith("jit_")]
+
+
+# ----------------------------------------------------------------------------- errors and signals
+
+
+def _nonfinite_layers(monkeypatch, bad_paths):
+    monkeypatch.setattr(runner, "_venue_backend", lambda: (
+        _standins.build_population, _standins.nonfinite_venue(bad_paths)))
+
+
+def test_non_finite_paths_are_said_last_and_strict_makes_them_exit_3(tmp_path, standin_layers,
+                                                                     monkeypatch):
+    _nonfinite_layers(monkeypatch, {4, 150, 151})
+    cfg = small_config(tmp_path)
+    out = tmp_path / "runs"
+    res = CliRunner().invoke(cli.main, ["run", str(cfg), "--out", str(out), "-q", "--no-report"])
+    assert res.exit_code == 0, res.output
+    assert "run complete (" in res.stdout and "3 of 300 paths with non-finite outputs" in res.stdout
+    assert res.stderr.splitlines()[-1] == (
+        "warning: 3 of 300 paths have non-finite outputs (cohort_damped, fund_final); "
+        "the report leaves them out of its statistics"
+    )
+    (run_dir,) = out.iterdir()
+    m = json.loads((run_dir / "manifest.json").read_text())
+    assert m["nonfinite"] == {"paths": 3, "outputs": {"cohort_damped": 3, "fund_final": 3}}
+    assert [m["chunks"][c]["nonfinite_paths"] for c in "012"] == [1, 2, 0]
+
+    res = CliRunner().invoke(cli.main, ["run", str(cfg), "--out", str(out), "-q", "--no-report",
+                                        "--strict"])
+    assert res.exit_code == 3
+    assert res.stderr.splitlines()[-1] == (
+        "error: --strict: 3 of 300 paths have non-finite outputs (cohort_damped, fund_final)")
+    assert json.loads((run_dir / "manifest.json").read_text())["status"] == "complete"
+
+    _nonfinite_layers(monkeypatch, set())  # a finite run: --strict is quiet
+    res = CliRunner().invoke(cli.main, ["run", str(cfg), "--out", str(tmp_path / "ok"), "-q",
+                                        "--no-report", "--strict"])
+    assert res.exit_code == 0 and ": 0 non-finite paths: " in res.stdout and not res.stderr
+
+
+def _explode(*args, **kwargs):
+    raise RuntimeError("page exploded")
+
+
+def test_an_internal_error_is_one_line_and_its_traceback_is_kept(tmp_path, standin_layers,
+                                                                 monkeypatch):
+    cfg = small_config(tmp_path)
+    out = tmp_path / "runs"
+    assert invoke("run", cfg, "--out", out, "-q", "--no-report").exit_code == 0
+    (run_dir,) = out.iterdir()
+    monkeypatch.setattr(report, "build_report", _explode)
+
+    res = CliRunner().invoke(cli.main, ["report", str(run_dir)])
+    assert res.exit_code == 1
+    line = res.stderr.strip()
+    assert "\n" not in line and "Traceback" not in res.output
+    assert line.startswith("tailrisk report: internal error (RuntimeError: page exploded); "
+                           f"the full traceback is in {run_dir}")
+    assert line.endswith("`tailrisk --debug ...` prints it")
+    (saved,) = run_dir.glob("traceback-*.txt")
+    assert str(saved) in line
+    text = saved.read_text()
+    assert text.startswith("Traceback (most recent call last)") and "page exploded" in text
+
+    res = CliRunner().invoke(cli.main, ["--debug", "report", str(run_dir)])
+    assert res.exit_code == 1
+    assert "Traceback (most recent call last)" in res.stderr and "in _explode" in res.stderr
+    assert len(list(run_dir.glob("traceback-*.txt"))) == 1, "--debug prints, saves nothing"
+
+
+def test_without_a_run_folder_the_traceback_goes_to_the_cache_folder(tmp_path, monkeypatch):
+    from tailrisk import run_store
+
+    monkeypatch.setenv("TAILRISK_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(run_store, "verify_run", _explode)
+    res = CliRunner().invoke(cli.main, ["verify", str(tmp_path)])
+    assert res.exit_code == 1 and "internal error (RuntimeError: page exploded)" in res.stderr
+    (saved,) = (tmp_path / "cache" / "errors").glob("traceback-*.txt")
+    assert str(saved) in res.stderr
+
+
+def test_errors_a_user_can_cause_are_one_line(tmp_path, standin_layers):
+    cfg = small_config(tmp_path)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    res = CliRunner().invoke(cli.main, ["run", str(cfg), "--out", str(blocker / "x"), "-q"])
+    assert res.exit_code == 2
+    assert res.stderr.strip().startswith(f"error: {blocker / 'x'}")
+    assert "Not a directory" in res.stderr
+    assert "\n" not in res.stderr.strip() and "Traceback" not in res.output
+
+    out = tmp_path / "runs"
+    assert invoke("run", cfg, "--out", out, "-q", "--no-report").exit_code == 0
+    (run_dir,) = out.iterdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest["config_hash"] = "0123456789abcdef"
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    res = CliRunner().invoke(cli.main, ["run", str(cfg), "--out", str(out), "-q"])
+    assert res.exit_code == 1
+    assert res.stderr.strip() == (
+        f"error: {run_dir} holds a run of config hash 0123456789abcdef, not "
+        f"{run_dir.name.rsplit('-', 1)[1]}; use another --out folder or delete it"
+    )
+
+
+def test_ctrl_c_says_how_to_resume(tmp_path, standin_layers, monkeypatch):
+    cfg = small_config(tmp_path)
+
+    def stop(c):
+        if c == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "_after_chunk", stop)
+    res = CliRunner().invoke(cli.main, ["run", str(cfg), "--out", str(tmp_path), "-q"])
+    assert res.exit_code == 130
+    assert res.stderr.strip() == "interrupted after 2 of 3 chunks; run the same command to resume"
+    assert "Aborted" not in res.output

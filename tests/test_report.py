@@ -399,22 +399,20 @@ def test_the_key_follows_the_code_not_its_docstrings(tmp_path):
 # ----------------------------------------------------------------------------- non-finite paths
 
 
-def _page_texts(res) -> dict[str, str]:
-    """Every page's text (titles, labels, notes), drawn as build_report draws it."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def _recording_texts(monkeypatch) -> dict[str, str]:
+    """Every page's text (titles, labels, notes) as build_report draws it, by page title."""
     from matplotlib.text import Text
 
-    out = {}
-    for page in registry.pages_of(res):
+    texts: dict[str, str] = {}
+
+    def draw(page):
         fig = page.draw()
-        try:
-            out[page.title] = "\n".join(t.get_text() for t in fig.findobj(Text))
-        finally:
-            plt.close(fig)
-    return out
+        texts[page.title] = "\n".join(t.get_text() for t in fig.findobj(Text))
+        return fig
+
+    monkeypatch.setattr(build, "pages_of", lambda result: [
+        registry.Page(p.title, lambda p=p: draw(p)) for p in registry.pages_of(result)])
+    return texts
 
 
 @pytest.mark.parametrize("bad_paths", [(5, 250, 599), None], ids=["some", "all"])
@@ -426,10 +424,10 @@ def test_a_run_with_non_finite_paths_reports_what_it_left_out(tmp_path, layers, 
     bad = 600 if bad_paths is None else len(bad_paths)
     assert res.manifest["nonfinite"] == {
         "paths": bad, "outputs": {"cohort_damped": bad, "fund_final": bad}}
+    texts = _recording_texts(monkeypatch)
     pdf = report.build_report(res, tmp_path / "report.pdf")
-    assert n_pages(pdf.read_bytes()) == len(report.report_pages(res))
+    assert n_pages(pdf.read_bytes()) == len(report.report_pages(res)) == len(texts)
 
-    texts = _page_texts(res)
     assert f"{bad:,} of 600 paths (paths per output: fund_final {bad:,}, cohort_damped " \
         f"{bad:,}); left out of every statistic" in " ".join(texts["title"].split())
     affected = [t for t in texts if t.startswith(("headline", "venue", "insurance", "terminal",
@@ -438,5 +436,8 @@ def test_a_run_with_non_finite_paths_reports_what_it_left_out(tmp_path, layers, 
     for title in affected:
         flat = " ".join(texts[title].split())
         assert f"{bad:,} " in flat and "left out" in flat, title
+    kept = 600 - bad
+    terminal = " ".join(texts["terminal return tails of this run"].split())
+    assert (f"of this run: {kept:,} paths" if kept else "Too few paths left") in terminal
     # the pages that do not use the run's paths say nothing of them
     assert "left out" not in texts["model return tails (one day)"]
