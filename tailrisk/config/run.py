@@ -44,7 +44,7 @@ MIN_DT = 1e-10
 MAX_HORIZON = 100.0
 #: the longest run name, in characters
 MAX_NAME = 100
-_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
+_NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
 NAME_RULE = (
     f"a plain name of 1 to {MAX_NAME} characters: ASCII letters, digits, '-', '_' and '.', "
     "not '.' or '..' (it names the run's folder inside --out)"
@@ -81,7 +81,7 @@ class RunConfig(_Frozen):
     @field_validator("name")
     @classmethod
     def _plain_name(cls, v: str) -> str:
-        if len(v) > MAX_NAME or not _NAME_RE.match(v) or v in (".", ".."):
+        if len(v) > MAX_NAME or not _NAME_RE.fullmatch(v) or v in (".", ".."):
             raise ValueError(f"must be {NAME_RULE}")
         return v
 

@@ -138,9 +138,10 @@ class VenueConfig(_Frozen):
     capacity: PositiveOrInf = math.inf
     #: impact: fill = P exp(-side * eta * (V / depth) ** beta_impact); gamma of it is permanent.
     #: eta at most 10 (eta = 1e3 overflows float32 prices on some paths), beta_impact in
-    #: (0, 10], depth from 1 USD to 1e18 USD
+    #: [0.1, 10] (near 0 it underflows in float32 and 0 ** 0 = 1 gives impact without volume),
+    #: depth from 1 USD to 1e18 USD
     eta: Annotated[float, Field(ge=0, le=10)] = 0.0
-    beta_impact: Annotated[float, Field(gt=0, le=10)] = 0.5
+    beta_impact: Annotated[float, Field(ge=0.1, le=10)] = 0.5
     depth: Annotated[float, Field(ge=1, le=MAX_MONEY)] = 1e9
     gamma: Probability = 0.5
     fee: Annotated[float, Field(ge=0, lt=1)] = 0.0005
