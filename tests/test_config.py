@@ -126,3 +126,56 @@ def test_missing_model_name_says_so_and_lists_the_models():
     assert _problems({"model": {"name": "levy"}}) == [
         f"model.name = 'levy': unknown model; {ALLOWED}"]
     assert ALLOWED.split(": ")[1] in _problems({"run": {"paths": 10}})[0]  # no [model] at all
+
+
+QUICK = {"run": {"paths": 10, "chunk_size": 5, "dt": "8h", "steps": 90},
+         "model": {"name": "student_t", "nu": 3.0, "sigma": 0.8}, "venue": {}}
+INF, NAN = float("inf"), float("nan")
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "value", "fragment"),
+    [
+        # the values the issue found accepted: NaN and infinities
+        ("model", "mu", NAN, "finite number"),
+        ("model", "sigma", INF, "finite number"),
+        ("model", "s0", INF, "finite number"),
+        ("run", "dt", INF, "finite number"),
+        ("venue", "eta", INF, "finite number"),
+        ("venue", "fund", INF, "finite number"),
+        ("venue", "capacity", NAN, "positive number, or inf for unlimited"),
+        # finite but past what float32 prices survive
+        ("model", "sigma", 1e18, "less than or equal to 10 (per sqrt(year))"),
+        ("venue", "eta", 1e308, "less than or equal to 10"),
+        ("model", "s0", 1e308, "less than or equal to 1000000000000 (USD)"),
+        ("model", "s0", 1e-300, "greater than or equal to 0.00000001 (USD)"),
+        ("run", "dt", 1e-300, "at least 1e-10 years"),
+        ("run", "dt", 2.0, "less than or equal to 1 (years)"),
+        ("run", "paths", 2**32, "less than or equal to 4294967295"),
+        ("run", "steps", 2**31, "less than or equal to 2147483647"),
+        ("run", "name", "../../escaped", "must be a plain name of 1 to 100 characters"),
+        ("run", "name", "ok\n", "must be a plain name"),
+    ],
+)
+def test_non_finite_and_overflowing_values_name_key_value_and_bound(table, key, value, fragment):
+    data = {t: dict(v) for t, v in QUICK.items()}
+    data[table][key] = value
+    problems = [p for p in _problems(data) if p.startswith(f"{table}.{key} = ")]
+    assert problems and fragment in problems[0], _problems(data)
+
+
+def test_capacity_may_be_infinite_and_cross_checks_over_the_horizon():
+    data = {t: dict(v) for t, v in QUICK.items()}
+    data["venue"]["capacity"] = INF
+    assert parse_config(data).venue.capacity == INF
+    data["run"].update(dt=1.0, steps=101)
+    assert _problems(data) == [
+        "run.steps x run.dt = 101 x 1 = 101 years: the horizon must be at most 100 years"]
+    data["run"]["steps"] = 50
+    data["model"].update(mu=1.0, sigma=2.0)
+    assert sorted(p.split(" ")[0] for p in _problems(data)) == ["model.mu", "model.sigma"]
+    garch = {"run": {"paths": 10, "steps": 5000},
+             "model": {"name": "garch_t", "omega": 0.1, "alpha": 0.1, "beta": 0.8}}
+    assert "stationary variance of a step must be at most 1" in _problems(garch)[0]
+    garch["model"]["omega"] = 0.01
+    assert "spreads log prices by 22.36 log units" in _problems(garch)[0]
