@@ -51,9 +51,9 @@ class AnalysisConfig(_Frozen):
     """Monte Carlo error settings of the tail statistics (Hill uses k = ceil(sqrt(n)))."""
 
     #: independent batches of paths for batch-means errors
-    batches: Annotated[int, Field(ge=2)] = 20
+    batches: Annotated[int, Field(ge=2, le=10_000)] = 20
     #: bootstrap resamples for the intervals of tail estimators
-    bootstrap: Annotated[int, Field(ge=10)] = 200
+    bootstrap: Annotated[int, Field(ge=10, le=100_000)] = 200
 
 
 class SweepConfig(_Frozen):

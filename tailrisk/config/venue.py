@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 
 from ._base import (
     MAX_ACCOUNTS,
+    MAX_CHUNK,
     MAX_MONEY,
     Leverage,
     Money,
@@ -92,10 +93,10 @@ class PopulationConfig(_Frozen):
         (1_000_000.0, 0.025),
         (10_000_000.0, 0.05),
     )
-    exempt_largest: Annotated[int, Field(ge=0)] = 0
+    exempt_largest: Annotated[int, Field(ge=0, le=MAX_ACCOUNTS)] = 0
     exempt_share: Probability = 0.0
     exempt_ids: tuple[Annotated[int, Field(ge=0, lt=MAX_ACCOUNTS)], ...] = ()
-    recourse_largest: Annotated[int, Field(ge=0)] = 0
+    recourse_largest: Annotated[int, Field(ge=0, le=MAX_ACCOUNTS)] = 0
     recourse_share: Probability = 0.0
     recourse_ids: tuple[Annotated[int, Field(ge=0, lt=MAX_ACCOUNTS)], ...] = ()
     #: leverage bucket edges for the default cohorts "long/short x leverage bucket"
@@ -131,7 +132,7 @@ class VenueConfig(_Frozen):
 
     policy: Policy = "queue_bitmex"
     #: marks are checked every check_every steps (1 = every step of the grid)
-    check_every: Annotated[int, Field(ge=1)] = 1
+    check_every: Annotated[int, Field(ge=1, le=MAX_CHUNK)] = 1
     #: liquidate -> impact -> re-check rounds within one check
     max_rounds: Annotated[int, Field(ge=1, le=64)] = 16
     #: engine capacity, USD notional per side per check; inf (the default) means unlimited
@@ -152,7 +153,7 @@ class VenueConfig(_Frozen):
     #: optional drawdown trigger: ADL when the fund would fall more than this share within
     #: the window
     drawdown: Annotated[float, Field(gt=0, le=1)] | None = None
-    drawdown_window: Annotated[int, Field(ge=1)] = 32
+    drawdown_window: Annotated[int, Field(ge=1, le=MAX_CHUNK)] = 32
     #: the venue's own capital K, USD (at most 1e18); past it the venue is insolvent
     capital: Money = 0.0
     fund_in_token: bool = False
