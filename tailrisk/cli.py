@@ -301,7 +301,9 @@ def run_cmd(
         raise click.UsageError("give either CONFIG or --quickstart (not both)")
     source = quickstart_path() if quickstart else config
     exp = load_config(source)
-    from .runner import run_dir_for, run_experiment
+    from .runner import check_memory, run_dir_for, run_experiment
+
+    check_memory(exp, str(source))  # before anything is written
 
     ctx.meta[RUN_DIR_KEY] = run_dir_for(exp, out)
     if not quiet:
@@ -431,10 +433,30 @@ def validate_config_cmd(configs: tuple[Path, ...]) -> None:
         if problem is not None:
             click.echo(f"{path}: {problem}", err=True)  # as `tailrisk run` reports it
             bad = True
-        else:
-            click.echo(f"{path}: ok")
+            continue
+        memory = _memory_line(exp, path)
+        if memory is None:
+            bad = True
+            continue
+        click.echo(f"{path}: ok")
+        click.echo(f"  {memory}")
     if bad:
         sys.exit(EXIT_BAD_CONFIG)
+
+
+def _memory_line(exp: Any, path: Path) -> str | None:
+    """The chunk's memory estimate against the host's memory (validate-config imports no JAX,
+    so an accelerator's memory is checked by `tailrisk run`); None after printing the error
+    when a chunk does not fit."""
+    from ._memory import check_experiment, describe, machine_memory
+
+    budget = machine_memory()
+    try:
+        est = check_experiment(exp, budget, str(path))
+    except ConfigError as err:
+        click.echo(str(err), err=True)
+        return None
+    return describe(exp, est, budget)
 
 
 # ----------------------------------------------------------------------------- calibrate
@@ -545,13 +567,25 @@ def _knob(name: str, value: Any) -> str:
     return f"{name} {value:,}" if isinstance(value, int) else f"{name} {value}"
 
 
+def _int_list(text: str, option: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or min(values) < 1:
+        raise click.BadParameter(f"{text!r}: give positive integers separated by commas",
+                                 param_hint=option)
+    return values
+
+
 @main.command("bench")
 @click.option(
     "--what",
-    type=click.Choice(("paths", "venue", "all")),
+    type=click.Choice(("paths", "venue", "memory", "all")),
     default="all",
     show_default=True,
-    help="Which kernels to time.",
+    help="Which kernels to time; memory: the chunk memory estimate against measured peaks "
+    "(not part of all).",
 )
 @click.option("--paths", "n_paths", default=65_536, show_default=True, help="Paths per call.")
 @click.option("--steps", default=256, show_default=True, help="Steps per path.")
@@ -580,6 +614,9 @@ def _knob(name: str, value: Any) -> str:
               help="Venue benchmark: the untimed compile call runs every chunk or the first.")
 @click.option("--schedule", type=click.Choice(("auto", "events", "scan")), default="auto",
               show_default=True, help="Venue benchmark: how the kernel walks the time grid.")
+@click.option("--memory-sizes", default="10000,40000,160000", show_default=True,
+              callback=lambda ctx, param, v: _int_list(v, "--memory-sizes"),
+              help="Memory benchmark: chunk sizes (paths, comma-separated).")
 @click.option(
     "--json",
     "json_out",
@@ -589,7 +626,7 @@ def _knob(name: str, value: Any) -> str:
 def bench_cmd(what: str, n_paths: int, steps: int, n_accounts: int, chunk: int, repeats: int,
               policies: tuple[str, ...], curve: bool, block: int | None, compact: int | None,
               rows_budget_mib: int | None, warmup: str, schedule: str,
-              json_out: Path | None) -> None:
+              memory_sizes: tuple[int, ...], json_out: Path | None) -> None:
     """Time the price samplers and the venue kernel on this machine's JAX device.
 
     Each figure is the median of several timed calls after one warm-up (compile) call. The
@@ -646,6 +683,22 @@ def bench_cmd(what: str, n_paths: int, steps: int, n_accounts: int, chunk: int, 
                 click.echo(f"\nvenue kernel, {n_paths:,} paths x {steps} steps (medians):")
                 click.echo(format_table(rows))
                 out["venue_rows"] = rows
+    if what == "memory":
+        from ._memory_bench import bench_memory
+
+        # its own default sizes (the kernels' defaults would take 10 GiB at 160,000 paths)
+        ctx = click.get_current_context()
+        if ctx.get_parameter_source("steps") is click.core.ParameterSource.DEFAULT:
+            steps = 90
+        if ctx.get_parameter_source("n_accounts") is click.core.ParameterSource.DEFAULT:
+            n_accounts = 2_000
+        click.echo(f"\nchunk memory, estimate against peak resident memory, {steps} steps x "
+                   f"{n_accounts:,} accounts (each size run twice: compiling, then cached):")
+        mem_rows = bench_memory(sizes=memory_sizes, steps=steps, accounts=n_accounts,
+                                on_row=lambda r: click.echo(f"  {r['chunk_paths']:,} paths: "
+                                                            "done", err=True))
+        click.echo(format_table(mem_rows))
+        out["memory_rows"] = mem_rows
     if json_out is not None:
         _write_json(json_out, out)
         click.echo(f"json: {json_out}")
