@@ -66,7 +66,9 @@ def test_help_lists_every_subcommand():
 def test_validate_config_ok_and_bad(tmp_path):
     good = REPO / "experiments" / "quickstart.toml"
     res = invoke("validate-config", good)
-    assert res.exit_code == 0 and res.output.strip().endswith(": ok")
+    assert res.exit_code == 0
+    ok, memory = res.output.strip().splitlines()
+    assert ok.endswith(": ok") and memory.strip().startswith("memory: about ")
 
     bad = tmp_path / "bad.toml"
     bad.write_text(BAD)
