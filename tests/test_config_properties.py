@@ -31,11 +31,12 @@ from hypothesis import strategies as st
 
 from tailrisk import cli
 from tailrisk.config import ConfigError, load_config, parse_config
+from tailrisk.config._base import MAX_LEVERAGE, MAX_PRICE, MIN_LEVERAGE, MIN_PRICE
 from tailrisk.config.models import StudentTModel
 from tailrisk.config.run import RunConfig
-from tailrisk.config.venue import PopulationConfig, ProbeConfig, VenueConfig
+from tailrisk.config.venue import MAX_QUANTITY, PopulationConfig, ProbeConfig, VenueConfig
 from tailrisk.runner import run_dir_for, run_experiment
-from tailrisk.venue import load_population_csv
+from tailrisk.venue import PopulationError, load_population_csv
 
 REPO = Path(__file__).resolve().parents[1]
 QUICKSTART = tomllib.loads((REPO / "experiments" / "quickstart.toml").read_text())
@@ -289,6 +290,24 @@ _header = st.one_of(
 )
 
 
+#: values each column accepts (numbers anywhere in their bounds, as text in several spellings)
+#: numbers just past (or at) one column's bounds or another's
+_EDGE_NUMBERS = st.sampled_from(["0", "-0", "-1", "1e-9", "0.009", "1", "0.99", "1.0", "1000",
+                                 "1000.5", "1e12", "1.1e12", "1e15", "1.1e15", "1e308"])
+_GOOD = {
+    "side": st.sampled_from(["long", "short", "LONG", " short "]),
+    "quantity": st.floats(1e-12, 1e15).map(repr),
+    "entry": st.one_of(st.floats(1e-8, 1e12).map(repr), st.integers(1, 10**12).map(str)),
+    "leverage": st.floats(0.01, 1000).map(lambda x: f"{x:.6g}"),
+    "mmr": st.one_of(st.just(""), st.floats(0, 0.99).map(repr)),
+    "exempt": st.sampled_from(["", "true", "false", "1", "0", "yes", "no"]),
+    "recourse": st.sampled_from(["", "true", "false", "1", "0", "yes", "no"]),
+    "cohort": st.text("abc xyz", max_size=5),
+    "cap": st.one_of(st.just(""), st.floats(0, 1).map(repr)),
+    "id": st.text("abcdef0123", min_size=1, max_size=6),
+}
+
+
 def _csv_field(text: str, quote: bool) -> str:
     if quote or any(c in text for c in ',"\r\n'):
         return '"' + text.replace('"', '""') + '"'
@@ -297,10 +316,18 @@ def _csv_field(text: str, quote: bool) -> str:
 
 @st.composite
 def population_csv(draw) -> bytes:
-    header = list(draw(_header))
-    width = len(header)
-    rows = draw(st.lists(st.lists(_cell, min_size=max(width - 1, 0), max_size=width + 1),
-                         max_size=6))
+    if draw(st.booleans()):  # a good file, perhaps with one bad cell
+        optional = draw(st.lists(st.sampled_from(COLUMNS[4:]), unique=True))
+        header = draw(st.permutations([*COLUMNS[:4], *optional]))
+        rows = [[draw(_GOOD[c]) for c in header] for _ in range(draw(st.integers(1, 6)))]
+        if draw(st.booleans()):
+            row = draw(st.sampled_from(rows))
+            row[draw(st.integers(0, len(row) - 1))] = draw(st.one_of(_EDGE_NUMBERS, _cell))
+    else:
+        header = list(draw(_header))
+        width = len(header)
+        rows = draw(st.lists(st.lists(_cell, min_size=max(width - 1, 0), max_size=width + 1),
+                             max_size=6))
     quote = draw(st.booleans())
     newline = draw(st.sampled_from(["\n", "\r\n"]))
     lines = [",".join(_csv_field(c, quote) for c in line) for line in [header, *rows]]
@@ -334,8 +361,41 @@ def test_generated_population_csvs_exit_0_or_2(workdir, data):
         acc = load_population_csv(csv_path, PopulationConfig(), 100_000.0)
         for name in ("quantity", "entry", "leverage", "mmr", "cap"):
             assert np.isfinite(getattr(acc, name)).all(), name
-        assert (acc.quantity > 0).all() and (acc.entry > 0).all() and (acc.leverage > 0).all()
-        assert ((acc.mmr >= 0) & (acc.mmr < 1)).all() and set(np.unique(acc.side)) <= {-1, 1}
+        assert ((acc.quantity > 0) & (acc.quantity <= MAX_QUANTITY)).all()
+        assert ((acc.entry >= MIN_PRICE) & (acc.entry <= MAX_PRICE)).all()
+        assert ((acc.leverage >= MIN_LEVERAGE) & (acc.leverage <= MAX_LEVERAGE)).all()
+        assert ((acc.mmr >= 0) & (acc.mmr < 1)).all() and ((acc.cap >= 0) & (acc.cap <= 1)).all()
+        assert set(np.unique(acc.side)) <= {-1, 1}
+
+
+#: column: (lowest, highest, lowest allowed, highest allowed)
+CSV_BOUNDS = {
+    "quantity": (0.0, MAX_QUANTITY, False, True),
+    "entry": (MIN_PRICE, MAX_PRICE, True, True),
+    "leverage": (MIN_LEVERAGE, MAX_LEVERAGE, True, True),
+    "mmr": (0.0, 1.0, True, False),
+    "cap": (0.0, 1.0, True, True),
+}
+
+
+@PROFILE
+@given(column=st.sampled_from(sorted(CSV_BOUNDS)),
+       value=st.one_of(st.floats(), st.sampled_from([v for b in CSV_BOUNDS.values()
+                                                       for v in b[:2]])))
+def test_a_csv_number_is_accepted_exactly_within_its_bounds(workdir, column, value):
+    lo, hi, lo_in, hi_in = CSV_BOUNDS[column]
+    row = {"side": "long", "quantity": "1", "entry": "100", "leverage": "10", "mmr": "",
+           "cap": "", column: repr(value)}
+    path = workdir / "one_row.csv"
+    path.write_text(",".join(row) + "\n" + ",".join(row.values()) + "\n")
+    inside = (value >= lo if lo_in else value > lo) and (value <= hi if hi_in else value < hi)
+    try:
+        load_population_csv(path, PopulationConfig(), 100_000.0)
+    except PopulationError as err:
+        assert not inside, str(err)
+        assert column in str(err)
+    else:
+        assert inside, (column, value)
 
 
 def test_csv_gaps_are_clear_errors(tmp_path):
