@@ -306,7 +306,7 @@ def test_validate_config_reads_the_population_csv(tmp_path, monkeypatch):
     assert f"{values}: {tmp_path / 'values.csv'}: 2 bad field(s):" in res.stderr
     assert "row 2 (line 3): side = 'sideways' is not long or short" in res.stderr
     assert "row 2 (line 3): quantity = 'x' is not a number" in res.stderr
-    assert res.stdout.strip() == f"{good}: ok"
+    assert res.stdout.splitlines()[0] == f"{good}: ok"
     assert invoke("validate-config", good).exit_code == 0
 
 
