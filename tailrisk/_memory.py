@@ -13,12 +13,18 @@ in numbers of ``b`` bytes (4 or 8):
 * the venue's per-account work, done ``compact`` paths at a time (``min(P, compact) * A *
   ACCOUNT_NUMBERS * b``) and its tables (``A * TABLE_BYTES``);
 * the pool of private account rows for paths with ADL and the host Gini's buffer, each at most
-  ``rows_budget`` bytes (a chunk that outgrows them reruns with up to four times as much);
+  four times ``rows_budget`` bytes (a chunk whose paths outgrow one budget reruns with up to four,
+  then in batches);
 * the whole paths kept for the fan charts (``keep * T * 8``).
 
-The constants were fitted to peak resident memory measured with ``/usr/bin/time`` on a CPU
-(``tailrisk bench --what memory`` measures them again against the estimate). A GPU holds the
-chunk in device memory; the process part then stays on the host and is left out.
+Where the constants come from: XLA's own memory analysis of the compiled sampler gives 12 bytes
+of temporaries and 4 of output per float32 path-step (``PATH_STEP_NUMBERS`` adds the log prices
+the venue reads and the host's view of them); the process, compiler and buffer terms were
+fitted to the peak resident memory of 19 runs on a CPU (500 to 80,000 paths, 90 to 8,760
+steps, 2,000 to 20,000 accounts, both dtypes, first and repeat runs), which they meet within
+about 30% (``tailrisk bench --what memory`` measures them again). Peaks below 2 GiB are mostly
+the process and the kernel's bounded buffers; the path-step term decides for large chunks. A GPU
+holds the chunk in device memory; the process part then stays on the host and is left out.
 
 What the machine has: on a CPU, the host's available memory (``MemAvailable`` on Linux, else
 the physical memory); on a GPU, the device's ``bytes_limit`` (what JAX's allocator may use).
@@ -41,15 +47,15 @@ __all__ = [
 
 MB = 1 << 20
 #: the Python process with its libraries and the venue's compiled programs, bytes
-PROCESS_BYTES = 400 * MB
+PROCESS_BYTES = 500 * MB
 #: what compiling the programs adds on a first run (no compile cache yet), bytes
 COMPILE_BYTES = 550 * MB
 #: numbers held per path and step at the peak (sampler temporaries, log prices, reductions)
-PATH_STEP_NUMBERS = 55
+PATH_STEP_NUMBERS = 8
 #: bytes per path that do not grow with the steps (venue state and outputs, path indices)
-PATH_BYTES = 2_048
+PATH_BYTES = 1_024
 #: numbers per path and account in one batch of the venue's checks
-ACCOUNT_NUMBERS = 2
+ACCOUNT_NUMBERS = 1
 #: bytes per account of the venue's static tables
 TABLE_BYTES = 512
 #: the kernel's knobs on a CPU (see tailrisk.venue.kernel.device_knobs)
@@ -112,10 +118,12 @@ def chunk_memory(chunk_size: int, steps: int, accounts: int, itemsize: int, *,
     if a:
         work = min(p, compact) * a * ACCOUNT_NUMBERS * b + a * TABLE_BYTES
         row = (a + 2) * b
-        # the pool (policies with private rows) and the Gini's rows, each within the budget
-        # and never more than a row per path
-        buffers = min(p * row * 4, rows_budget) if policy_pools else 0
-        buffers += min(p * row, rows_budget)
+        # the pool (policies with private rows: up to 4 numbers an account) and the Gini's
+        # rows (one), each at most a row per path and four budgets (a chunk whose paths outgrow
+        # one budget reruns with up to four, then in batches), and a quarter more for the
+        # copies handed between chunks
+        pool = min(p * row * 4, 4 * rows_budget) if policy_pools else 0
+        buffers = (pool + min(p * row, 4 * rows_budget)) * 5 // 4
     else:
         work = buffers = 0
     return ChunkMemory(chunk_size=p, steps=t, accounts=a, itemsize=b, process=PROCESS_BYTES,
