@@ -146,3 +146,22 @@ def test_the_suggested_chunk_size_passes(tmp_path, monkeypatch):
     over = CliRunner().invoke(main, ["validate-config", str(_sized(tmp_path, 4_000_000,
                                                                    suggested + 64))])
     assert over.exit_code == 2, over.output
+
+
+@pytest.mark.parametrize("steps", [8, 90, 256, 1_024, 8_760, 100_000])
+def test_a_default_chunk_fits_a_laptop(steps):
+    from tailrisk.config import parse_config
+
+    exp = parse_config({"run": {"paths": 10_000_000, "steps": steps, "dt": 1e-6},
+                        "model": {"name": "gbm"},
+                        "venue": {"population": {"n_accounts": 100_000}}})
+    chunk = exp.run.chunk_size
+    assert chunk <= 50_000
+    assert chunk == 50_000 or chunk % 64 == 0
+    # a config that writes no chunk size gets one whose first run fits in 8 GiB with 100,000
+    # accounts, whatever its horizon (down to the floor of 1,024 paths)
+    if chunk > 1_024:
+        assert chunk_memory(chunk, steps, 100_000, 4, keep_paths=200).first_run < 8 << 30
+    # short horizons keep the old default (and so their config hashes)
+    if steps <= 256:
+        assert chunk == 50_000

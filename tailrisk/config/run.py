@@ -17,6 +17,7 @@ from ._base import Frozen as _Frozen
 
 __all__ = [
     "DEFAULT_CHUNK",
+    "DEFAULT_CHUNK_CELLS",
     "DT_UNITS",
     "MAX_HORIZON",
     "MAX_NAME",
@@ -51,9 +52,18 @@ NAME_RULE = (
 )
 
 
-def default_chunk_size(paths: int) -> int:
-    """The chunk size of a config that gives none: all paths at once, at most DEFAULT_CHUNK."""
-    return min(paths, DEFAULT_CHUNK)
+#: path-steps in a default chunk at most (a long horizon gets fewer paths a chunk): about
+#: 0.5 GiB of path-step arrays in float32 (see tailrisk._memory), so that a default chunk of
+#: any shape fits a laptop; the run checks the machine's memory before it starts either way
+DEFAULT_CHUNK_CELLS = 1 << 24
+
+
+def default_chunk_size(paths: int, steps: int = 256) -> int:
+    """The chunk size of a config that gives none: all paths at once, at most DEFAULT_CHUNK
+    paths and DEFAULT_CHUNK_CELLS path-steps (at least 1,024 paths), a multiple of 64 paths
+    when it is less than ``paths``."""
+    cap = max(1_024, DEFAULT_CHUNK_CELLS // max(1, steps) // 64 * 64)
+    return min(paths, DEFAULT_CHUNK, cap)
 
 
 _DT_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(y|d|h|min|s)\s*$")
@@ -68,8 +78,8 @@ class RunConfig(_Frozen):
     dtype: Literal["float32", "float64"] = "float32"
     #: at most 2**32 - 1 (the path index is a uint32)
     paths: Annotated[int, Field(ge=1, le=MAX_PATHS)] = 100_000
-    #: paths simulated at once, at most 2**31 - 1; absent: min(paths, DEFAULT_CHUNK) (see
-    #: ``_default_chunk``)
+    #: paths simulated at once, at most 2**31 - 1; absent: ``default_chunk_size(paths, steps)``
+    #: (all paths, at most DEFAULT_CHUNK paths and DEFAULT_CHUNK_CELLS path-steps)
     chunk_size: Annotated[int, Field(ge=1, le=MAX_CHUNK)] = DEFAULT_CHUNK
     #: at most 2**31 - 1 (int32 step indices)
     steps: Annotated[int, Field(ge=1, le=MAX_CHUNK)] = 256
@@ -112,8 +122,11 @@ class RunConfig(_Frozen):
         # value is then stored (and hashed) as if written, so configs that give it keep their hash
         if isinstance(data, dict) and "chunk_size" not in data:
             paths = data.get("paths", cls.model_fields["paths"].default)
+            steps = data.get("steps", cls.model_fields["steps"].default)
+            if not (isinstance(steps, int) and not isinstance(steps, bool) and steps >= 1):
+                steps = 1  # the steps' own check says what is wrong with them
             if isinstance(paths, int) and not isinstance(paths, bool) and paths >= 1:
-                return {**data, "chunk_size": default_chunk_size(paths)}
+                return {**data, "chunk_size": default_chunk_size(paths, steps)}
         return data
 
     @model_validator(mode="after")
