@@ -86,6 +86,51 @@ def main(ctx: click.Context) -> None:
         enable_compile_cache()  # before any jax work: a repeat run loads its compiled programs
 
 
+# ----------------------------------------------------------------------------- scale-out options
+# (issue 13: every local device, many processes through jax.distributed; tailrisk/scale/)
+
+
+def _scale_options(fn):
+    """--devices and the distributed options of ``run``, ``sweep`` and ``compare-policies``."""
+    opts = [
+        click.option("--devices", type=click.IntRange(min=1),
+                     help="Local devices each chunk's paths are split over (default: all of "
+                          "this process's; the numbers do not change)."),
+        click.option("--distributed", is_flag=True,
+                     help="Join a multi-process run through jax.distributed; without the three "
+                          "options below, from JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and "
+                          "JAX_PROCESS_ID or SLURM (srun)."),
+        click.option("--coordinator", metavar="HOST:PORT",
+                     help="Process 0's address and a free port (implies --distributed)."),
+        click.option("--num-processes", type=int, help="Processes in the run (all hosts)."),
+        click.option("--process-id", type=int, help="This process's index, 0 to N-1."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def _scale_kwargs(opts: dict[str, Any]) -> dict[str, Any]:
+    """``{"devices", "group"}`` from the options of :func:`_scale_options` (joins the other
+    processes first when asked to; a bad setting exits with code 2 naming it)."""
+    from .scale import SINGLE, LaunchError, init_distributed, paths_mesh
+
+    group = SINGLE
+    explicit = (opts.get("coordinator"), opts.get("num_processes"), opts.get("process_id"))
+    if opts.get("distributed") or any(v is not None for v in explicit):
+        try:
+            group = init_distributed(*explicit)
+        except LaunchError as err:
+            click.echo(str(err), err=True)
+            sys.exit(EXIT_BAD_CONFIG)
+    try:
+        paths_mesh(opts.get("devices"))  # checked before any work
+    except ValueError as err:
+        click.echo(f"--devices: {err}", err=True)
+        sys.exit(EXIT_BAD_CONFIG)
+    return {"devices": opts.get("devices"), "group": group}
+
+
 # ----------------------------------------------------------------------------- run / report
 
 
@@ -113,8 +158,10 @@ def main(ctx: click.Context) -> None:
     help="Write report.pdf into the run folder when the run is complete.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the paths.")
+@_scale_options
 def run_cmd(
-    config: Path | None, quickstart: bool, out: Path, no_resume: bool, report: bool, quiet: bool
+    config: Path | None, quickstart: bool, out: Path, no_resume: bool, report: bool, quiet: bool,
+    **scale_opts: Any,
 ) -> None:
     """Simulate the experiment in CONFIG (a TOML file) chunk by chunk.
 
@@ -143,7 +190,8 @@ def run_cmd(
         )
         click.echo(f"run folder: {run_dir_for(exp, out)}")
     try:
-        result = run_experiment(exp, out, resume=not no_resume, progress=not quiet)
+        scale = _scale_kwargs(scale_opts)
+        result = run_experiment(exp, out, resume=not no_resume, progress=not quiet, **scale)
     except RunError as err:
         raise click.ClickException(str(err)) from None
     except ConfigError as err:
@@ -157,7 +205,7 @@ def run_cmd(
         sys.exit(EXIT_BAD_CONFIG)
     wall = result.manifest.get("wall_time_s", float("nan"))
     click.echo(f"run complete ({wall:.1f} s): {result.run_dir}")
-    if report:
+    if report and scale["group"].writer:
         from .report import build_report
 
         pdf = build_report(result, result.run_dir / "report.pdf")

@@ -238,7 +238,8 @@ def _reduce_chunk(log_s: np.ndarray, log_s0: float) -> dict[str, np.ndarray]:
 
 
 def _simulate_chunk(
-    exp: Experiment, c: int, n_sample: int, venue: tuple[Any, Callable[..., Any]] | None
+    exp: Experiment, c: int, n_sample: int, venue: tuple[Any, Callable[..., Any]] | None,
+    mesh: Any = None,
 ) -> dict[str, np.ndarray]:
     import jax.numpy as jnp
 
@@ -249,10 +250,17 @@ def _simulate_chunk(
     # the last chunk is padded to chunk_size so that every chunk reuses one compiled kernel;
     # paths are independent, so the padding changes nothing for the real ones
     index = np.arange(start, start + run.chunk_size, dtype=np.int64)
-    path_index = jnp.asarray(index, dtype=jnp.uint32)
-    log_prices = _price_backend()
     key = stream_key(run.seed, STREAM_PRICE)
-    log_s = log_prices(key, model, path_index, run.steps, run.dt, run.dtype)
+    if mesh is None:
+        path_index = jnp.asarray(index, dtype=jnp.uint32)
+        log_prices = _price_backend()
+        log_s = log_prices(key, model, path_index, run.steps, run.dt, run.dtype)
+    else:  # the paths split over the process's devices (tailrisk.scale): the same numbers
+        from .scale import chunk_log_prices, padded_size
+
+        index = np.arange(start, start + padded_size(run.chunk_size, mesh), dtype=np.int64)
+        path_index, log_s = chunk_log_prices(mesh, key, model, index.astype(np.uint32),
+                                             run.steps, run.dt, run.dtype)
     n = stop - start
     log_s_np = np.asarray(log_s)[:n]
     out: dict[str, np.ndarray] = {"path_index": index[:n]}
@@ -269,6 +277,7 @@ def _simulate_chunk(
             seed=run.seed,
             path_index=path_index,
             dt=run.dt,
+            **({} if mesh is None else {"mesh": mesh}),
         )
         for name, arr in outputs.items():
             out[_VENUE_PREFIX + name] = np.asarray(arr)[:n]
@@ -305,6 +314,8 @@ def run_experiment(
     resume: bool = True,
     progress: bool = True,
     policy: str | None = None,
+    devices: int | None = None,
+    group: Any = None,
 ) -> RunResult:
     """Simulate ``exp`` chunk by chunk into ``out_dir/<run.name>-<hash>/`` and load the result.
 
@@ -312,7 +323,16 @@ def run_experiment(
     written). ``policy`` overrides ``venue.policy`` (it becomes part of the config and its hash).
     With ``resume``, chunks already on disk from the same config are kept; without it the folder's
     chunks are recomputed. Raises :class:`RunError` when the folder holds a different config.
+
+    ``devices``: local devices each chunk's paths are split over (default: all of them);
+    ``group``: this process's :class:`tailrisk.scale.ProcessGroup` in a distributed run (it
+    computes chunks ``c`` with ``c mod count == index``; process 0 writes the manifest). Neither
+    changes the numbers.
     """
+    from .scale import SINGLE, paths_mesh
+
+    group = SINGLE if group is None else group
+    mesh = paths_mesh(devices)
     if not isinstance(exp, Experiment):
         from .config import load_config
 
@@ -400,33 +420,49 @@ def run_experiment(
         manifest["probe_names"] = list(getattr(accounts, "probe_names", ()))
         manifest["n_accounts"] = int(getattr(accounts, "n", 0))
     base_wall = manifest["wall_time_s"]
-    atomic_write_json(run_dir / MANIFEST, manifest)
+    if group.count > 1:
+        manifest["processes"] = group.count
+        manifest["devices_per_process"] = 1 if mesh is None else mesh.size
+    if group.writer:
+        atomic_write_json(run_dir / MANIFEST, manifest)
 
     bar = _progress(n_chunks, len(done), progress)
     try:
-        for c in range(n_chunks):
+        for c in group.share(n_chunks):
             if c in done:
                 continue
             t0 = time.perf_counter()
-            arrays = _simulate_chunk(exp, c, n_sample, venue)
+            arrays = _simulate_chunk(exp, c, n_sample, venue, mesh)
             atomic_savez(_chunk_path(run_dir, c), arrays)
             dt_chunk = time.perf_counter() - t0
             done.add(c)
             manifest["chunk_wall_s"][str(c)] = round(dt_chunk, 4)
             manifest["chunks_done"] = len(done)
             manifest["wall_time_s"] = round(base_wall + time.perf_counter() - t_start, 4)
-            atomic_write_json(run_dir / MANIFEST, manifest)
+            if group.writer:
+                atomic_write_json(run_dir / MANIFEST, manifest)
             bar.update(1)
             bar.set_postfix_str(f"{len(arrays['path_index']) / dt_chunk:,.0f} paths/s")
             _after_chunk(c)
     finally:
         bar.close()
 
+    if group.count > 1:  # every process's chunks on disk, then one complete manifest
+
+        def chunk_ready(c: int) -> bool:
+            start, stop = _chunk_bounds(exp, c)
+            return _chunk_ok(_chunk_path(run_dir, c), stop - start)
+
+        from .scale import finish_distributed_run
+
+        finish_distributed_run(group, digest, manifest, n_chunks, chunk_ready)
     manifest["status"] = "complete"
     manifest["ended"] = _now()
     manifest["wall_time_s"] = round(base_wall + time.perf_counter() - t_start, 4)
     attempts[-1]["ended"] = manifest["ended"]
-    atomic_write_json(run_dir / MANIFEST, manifest)
+    if group.writer:
+        atomic_write_json(run_dir / MANIFEST, manifest)
+    group.barrier(f"run/{digest}/complete")
     return load_run(run_dir)
 
 
