@@ -1,0 +1,150 @@
+"""Many processes (issue 13, items 2 and 3): two processes on 127.0.0.1 joined by
+``jax.distributed`` on the CPU give the chunks, the sweep table and the policy comparison that
+one process gives, value for value, and one manifest.
+
+Both processes run ``_scale_worker.py process``: ``tailrisk run --coordinator ...`` (chunk c by
+process c mod 2), a resumed run after process 1's chunk was deleted, a sweep over three fund
+sizes and a comparison of two policies spread over the two. The oracle is this process running
+the same experiment, sweep and comparison alone.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import socket
+import subprocess
+import sys
+
+import _scale_worker
+import numpy as np
+import pytest
+from test_scale_devices import ROOT, worker_env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def two(tmp_path_factory):
+    out = tmp_path_factory.mktemp("scale_processes")
+    _scale_worker.tiny_config(out)
+    port = str(free_port())
+    script = str(ROOT / "tests" / "_scale_worker.py")
+    procs = [subprocess.Popen([sys.executable, script, "process", str(out), port, str(i)],
+                              env=worker_env(), cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for i in (0, 1)]
+    logs = [p.communicate(timeout=600)[0] for p in procs]
+    for p, log in zip(procs, logs, strict=True):
+        assert p.returncode == 0, log[-4000:]
+    results = [pickle.loads((out / f"process{i}.pkl").read_bytes()) for i in (0, 1)]
+    return out, results
+
+
+@pytest.fixture(scope="module")
+def alone(two, tmp_path_factory):
+    from tailrisk.config import load_config
+    from tailrisk.runner import run_experiment
+    from tailrisk.studies.policy_comparison import compare_policies_run
+    from tailrisk.studies.sweep import run_sweep
+
+    out, _ = two
+    exp = load_config(out / "tiny.toml")
+    run = run_experiment(exp, tmp_path_factory.mktemp("alone"), progress=False)
+    sweep = run_sweep(exp, _scale_worker.SWEEP_GRID, out_path=out / "sweep_alone.parquet",
+                      progress=False)
+    comparison, _ = compare_policies_run(exp, _scale_worker.POLICIES, progress=False)
+    return run, sweep, comparison
+
+
+def _rows_equal(a, b) -> bool:
+    """Tidy rows equal value for value (NaN equal to NaN)."""
+    def norm(rows):
+        return json.dumps(rows, sort_keys=True, default=str)
+
+    return norm(a) == norm(b)
+
+
+def test_one_manifest_and_every_chunk(two):
+    out, results = two
+    assert [r["group"] for r in results] == [(0, 2), (1, 2)]
+    (run_dir,) = (out / "dist").iterdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert manifest["processes"] == 2
+    assert manifest["chunks_done"] == manifest["n_chunks"] == 2
+    assert sorted(manifest["chunk_wall_s"]) == ["0", "1"]  # process 1's timing merged in
+    assert len(manifest["attempts"]) == 2  # the run and its resumption, both by process 0
+    assert sorted(p.name for p in (run_dir / "chunks").iterdir()) == [
+        "chunk_00000.npz", "chunk_00001.npz"]
+
+
+def test_resumed_chunk_is_recomputed_identically(two):
+    assert two[1][0]["resumed_same"] is True
+
+
+def test_chunks_equal_a_single_process_run(two, alone):
+    from tailrisk.runner import load_run
+
+    out, _ = two
+    (run_dir,) = (out / "dist").iterdir()
+    dist, single = load_run(run_dir), alone[0]
+    assert dist.config_hash == single.config_hash
+    for c in range(2):
+        name = f"chunk_{c:05d}.npz"
+        with np.load(run_dir / "chunks" / name) as a, np.load(
+                single.run_dir / "chunks" / name) as b:
+            assert a.files == b.files
+            for k in a.files:
+                np.testing.assert_array_equal(a[k], b[k], err_msg=f"{name} {k}")
+
+
+def test_sweep_table_equals_the_single_process_table(two, alone):
+    import pyarrow.parquet as pq
+
+    out, results = two
+    single = alone[1]
+    for r in results:  # every process gets the whole table
+        assert _rows_equal(r["sweep_rows"], single.rows)
+    assert {int(r["grid_point"]) for r in single.rows} == {0, 1, 2}
+    # the Parquet file process 0 wrote is the one a single process writes
+    written, alone_table = pq.read_table(out / "sweep.parquet"), pq.read_table(single.out_path)
+    assert written.schema == alone_table.schema
+    assert _rows_equal(written.to_pylist(), alone_table.to_pylist())
+
+
+def test_policy_comparison_equals_the_single_process_one(two, alone):
+    _, results = two
+    rows = alone[2].to_rows()
+    assert {r["policy"] for r in rows if "policy" in r} >= set(_scale_worker.POLICIES)
+    for r in results:
+        assert _rows_equal(r["compare_rows"], rows)
+
+
+def test_launch_settings_are_checked_before_any_work():
+    from tailrisk.scale import LaunchError, resolve_launch
+
+    env = {"JAX_COORDINATOR_ADDRESS": "10.0.0.1:7777", "JAX_NUM_PROCESSES": "4",
+           "JAX_PROCESS_ID": "3"}
+    assert resolve_launch(environ=env) == {"coordinator_address": "10.0.0.1:7777",
+                                           "num_processes": 4, "process_id": 3,
+                                           "source": "environment"}
+    k8s = {"JAX_COORDINATOR_ADDRESS": "job-0.svc:1234", "JAX_NUM_PROCESSES": "2",
+           "JOB_COMPLETION_INDEX": "1"}
+    assert resolve_launch(environ=k8s)["process_id"] == 1
+    assert resolve_launch(environ={"SLURM_PROCID": "0", "SLURM_NTASKS": "2"})["source"] == "slurm"
+    explicit = resolve_launch("h:1", 2, 0, environ=env)  # arguments win over the environment
+    assert (explicit["coordinator_address"], explicit["source"]) == ("h:1", "arguments")
+    with pytest.raises(LaunchError) as err:
+        resolve_launch("nohost", 2, 5, environ={})
+    text = str(err.value)
+    assert "coordinator = 'nohost': expected HOST:PORT" in text
+    assert "process_id = 5: must be at least 0 and at most 1" in text
+    with pytest.raises(LaunchError, match=r"JAX_NUM_PROCESSES = 'two': must be an integer"):
+        resolve_launch(environ={"JAX_COORDINATOR_ADDRESS": "h:1", "JAX_NUM_PROCESSES": "two",
+                                "JAX_PROCESS_ID": "0"})
+    with pytest.raises(LaunchError, match="no coordinator"):
+        resolve_launch(environ={})
