@@ -29,11 +29,10 @@ def worker_env(**extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def run_on_four_devices(out: Path) -> dict:
+    """The tiny run on 1, 2 and 4 of four forced host devices (a subprocess), loaded here."""
     from tailrisk.runner import load_run
 
-    out = tmp_path_factory.mktemp("scale_devices")
     _scale_worker.tiny_config(out)
     env = worker_env(XLA_FLAGS="--xla_force_host_platform_device_count=4")
     subprocess.run([sys.executable, str(ROOT / "tests" / "_scale_worker.py"), "devices",
@@ -45,40 +44,36 @@ def runs(tmp_path_factory):
     return found
 
 
-def test_the_tiny_run_exercises_adl_and_the_gini(runs):
-    venue = runs[1].venue
-    assert runs[1].n_paths == 256
-    # enough ADL for the pooled rows and the host's Gini rows to be used on every device
-    assert np.sum(venue["adl_count"] > 0) >= 16
-    assert np.sum(venue["gini_haircut"] > 0) >= 8
-
-
-@pytest.mark.parametrize("n", [2, 4])
-def test_per_path_arrays_are_bit_identical(runs, n):
-    one, many = runs[1], runs[n]
-    assert many.manifest["environment"]["jax_devices"] == one.manifest["environment"][
-        "jax_devices"]
-    for k, v in one.per_path.items():
-        assert v.dtype == many.per_path[k].dtype
-        np.testing.assert_array_equal(many.per_path[k], v, err_msg=k)
-    assert one.venue.keys() == many.venue.keys()
-    for k, v in one.venue.items():
-        np.testing.assert_array_equal(many.venue[k], v, err_msg=k)
-    np.testing.assert_array_equal(many.sample_log_prices, one.sample_log_prices)
-
-
-@pytest.mark.parametrize("n", [2, 4])
-def test_statistics_are_identical(runs, n):
+def _metric_rows(result) -> list:
     from tailrisk.analytics import venue_metrics
 
-    def rows(result):
-        accounts = result.manifest
-        return venue_metrics(result.venue, floor=result.experiment.venue.floor,
-                             cohort_names=accounts["cohort_names"],
-                             probe_names=accounts["probe_names"]).to_rows()
+    m = result.manifest
+    return venue_metrics(result.venue, floor=result.experiment.venue.floor,
+                         cohort_names=m["cohort_names"], probe_names=m["probe_names"]).to_rows()
 
-    assert rows(runs[n]) == rows(runs[1])
-    np.testing.assert_array_equal(runs[n].step_quantiles, runs[1].step_quantiles)
+
+# One test per subprocess: pytest-xdist sends tests, not modules, to its workers, and a shared
+# fixture would run once on each worker that gets one of its tests.
+def test_one_two_and_four_devices_give_identical_runs(tmp_path):
+    runs = run_on_four_devices(tmp_path)
+    one = runs[1]
+    assert one.n_paths == 256
+    # enough ADL for the pooled rows and the host's Gini rows to be used on every device
+    assert np.sum(one.venue["adl_count"] > 0) >= 16
+    assert np.sum(one.venue["gini_haircut"] > 0) >= 8
+    stats = _metric_rows(one)
+    for n in (2, 4):
+        many = runs[n]
+        for k, v in one.per_path.items():  # per-path arrays, bit for bit
+            assert v.dtype == many.per_path[k].dtype
+            np.testing.assert_array_equal(many.per_path[k], v, err_msg=f"{n} devices: {k}")
+        assert one.venue.keys() == many.venue.keys()
+        for k, v in one.venue.items():
+            np.testing.assert_array_equal(many.venue[k], v, err_msg=f"{n} devices: {k}")
+        np.testing.assert_array_equal(many.sample_log_prices, one.sample_log_prices)
+        # the reported statistics, with their Monte Carlo errors
+        assert _metric_rows(many) == stats
+        np.testing.assert_array_equal(many.step_quantiles, one.step_quantiles)
 
 
 def test_too_many_devices_is_refused_before_any_work():

@@ -15,6 +15,7 @@ import pickle
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import _scale_worker
 import numpy as np
@@ -28,9 +29,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def two(tmp_path_factory):
-    out = tmp_path_factory.mktemp("scale_processes")
+def run_two_processes(out: Path) -> list[dict]:
+    """Both worker processes on a free loopback port; their pickled results."""
     _scale_worker.tiny_config(out)
     port = str(free_port())
     script = str(ROOT / "tests" / "_scale_worker.py")
@@ -40,24 +40,7 @@ def two(tmp_path_factory):
     logs = [p.communicate(timeout=600)[0] for p in procs]
     for p, log in zip(procs, logs, strict=True):
         assert p.returncode == 0, log[-4000:]
-    results = [pickle.loads((out / f"process{i}.pkl").read_bytes()) for i in (0, 1)]
-    return out, results
-
-
-@pytest.fixture(scope="module")
-def alone(two, tmp_path_factory):
-    from tailrisk.config import load_config
-    from tailrisk.runner import run_experiment
-    from tailrisk.studies.policy_comparison import compare_policies_run
-    from tailrisk.studies.sweep import run_sweep
-
-    out, _ = two
-    exp = load_config(out / "tiny.toml")
-    run = run_experiment(exp, tmp_path_factory.mktemp("alone"), progress=False)
-    sweep = run_sweep(exp, _scale_worker.SWEEP_GRID, out_path=out / "sweep_alone.parquet",
-                      progress=False)
-    comparison, _ = compare_policies_run(exp, _scale_worker.POLICIES, progress=False)
-    return run, sweep, comparison
+    return [pickle.loads((out / f"process{i}.pkl").read_bytes()) for i in (0, 1)]
 
 
 def _rows_equal(a, b) -> bool:
@@ -68,31 +51,36 @@ def _rows_equal(a, b) -> bool:
     return norm(a) == norm(b)
 
 
-def test_one_manifest_and_every_chunk(two):
-    out, results = two
+# One test for the two processes: pytest-xdist sends tests, not modules, to its workers, and a
+# shared fixture would launch them again on each worker that gets one of its tests.
+def test_two_processes_give_what_one_process_gives(tmp_path):
+    import pyarrow.parquet as pq
+
+    from tailrisk.config import load_config
+    from tailrisk.runner import load_run, run_experiment
+    from tailrisk.studies.policy_comparison import compare_policies_run
+    from tailrisk.studies.sweep import run_sweep
+
+    results = run_two_processes(tmp_path)
     assert [r["group"] for r in results] == [(0, 2), (1, 2)]
-    (run_dir,) = (out / "dist").iterdir()
+
+    # one manifest, written by process 0, complete, with every chunk
+    (run_dir,) = (tmp_path / "dist").iterdir()
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "complete"
     assert manifest["processes"] == 2
     assert manifest["chunks_done"] == manifest["n_chunks"] == 2
     assert sorted(manifest["chunk_wall_s"]) == ["0", "1"]  # process 1's timing merged in
-    assert len(manifest["attempts"]) == 2  # the run and its resumption, both by process 0
+    assert len(manifest["attempts"]) == 2  # the run and its resumption
     assert sorted(p.name for p in (run_dir / "chunks").iterdir()) == [
         "chunk_00000.npz", "chunk_00001.npz"]
+    # process 1's chunk, deleted, was computed again on resume, identically
+    assert results[0]["resumed_same"] is True
 
-
-def test_resumed_chunk_is_recomputed_identically(two):
-    assert two[1][0]["resumed_same"] is True
-
-
-def test_chunks_equal_a_single_process_run(two, alone):
-    from tailrisk.runner import load_run
-
-    out, _ = two
-    (run_dir,) = (out / "dist").iterdir()
-    dist, single = load_run(run_dir), alone[0]
-    assert dist.config_hash == single.config_hash
+    # the oracle: the same run, sweep and comparison in this one process
+    exp = load_config(tmp_path / "tiny.toml")
+    single = run_experiment(exp, tmp_path / "alone", progress=False)
+    assert load_run(run_dir).config_hash == single.config_hash
     for c in range(2):
         name = f"chunk_{c:05d}.npz"
         with np.load(run_dir / "chunks" / name) as a, np.load(
@@ -101,24 +89,18 @@ def test_chunks_equal_a_single_process_run(two, alone):
             for k in a.files:
                 np.testing.assert_array_equal(a[k], b[k], err_msg=f"{name} {k}")
 
-
-def test_sweep_table_equals_the_single_process_table(two, alone):
-    import pyarrow.parquet as pq
-
-    out, results = two
-    single = alone[1]
+    sweep = run_sweep(exp, _scale_worker.SWEEP_GRID, out_path=tmp_path / "sweep_alone.parquet",
+                      progress=False)
+    assert {int(r["grid_point"]) for r in sweep.rows} == {0, 1, 2}
     for r in results:  # every process gets the whole table
-        assert _rows_equal(r["sweep_rows"], single.rows)
-    assert {int(r["grid_point"]) for r in single.rows} == {0, 1, 2}
+        assert _rows_equal(r["sweep_rows"], sweep.rows)
     # the Parquet file process 0 wrote is the one a single process writes
-    written, alone_table = pq.read_table(out / "sweep.parquet"), pq.read_table(single.out_path)
-    assert written.schema == alone_table.schema
-    assert _rows_equal(written.to_pylist(), alone_table.to_pylist())
+    written, alone = pq.read_table(tmp_path / "sweep.parquet"), pq.read_table(sweep.out_path)
+    assert written.schema == alone.schema
+    assert _rows_equal(written.to_pylist(), alone.to_pylist())
 
-
-def test_policy_comparison_equals_the_single_process_one(two, alone):
-    _, results = two
-    rows = alone[2].to_rows()
+    comparison, _ = compare_policies_run(exp, _scale_worker.POLICIES, progress=False)
+    rows = comparison.to_rows()
     assert {r["policy"] for r in rows if "policy" in r} >= set(_scale_worker.POLICIES)
     for r in results:
         assert _rows_equal(r["compare_rows"], rows)
