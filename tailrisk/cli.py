@@ -91,11 +91,17 @@ def main(ctx: click.Context) -> None:
 
 
 def _scale_options(fn):
-    """--devices and the distributed options of ``run``, ``sweep`` and ``compare-policies``."""
+    """--devices and the distributed options of ``run``."""
+    fn = _distributed_options(fn)
+    return click.option("--devices", type=click.IntRange(min=1),
+                        help="Local devices each chunk's paths are split over (default: all of "
+                             "this process's; the numbers do not change).")(fn)
+
+
+def _distributed_options(fn):
+    """The distributed options of ``run``, ``sweep`` and ``compare-policies`` (studies split
+    each chunk over all local devices)."""
     opts = [
-        click.option("--devices", type=click.IntRange(min=1),
-                     help="Local devices each chunk's paths are split over (default: all of "
-                          "this process's; the numbers do not change)."),
         click.option("--distributed", is_flag=True,
                      help="Join a multi-process run through jax.distributed; without the three "
                           "options below, from JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and "
@@ -413,10 +419,14 @@ def _knob(name: str, value: Any) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the rows as JSON here.",
 )
+@click.option("--scaling", is_flag=True,
+              help="Instead: throughput on 1, 2, 4 forced host devices and 1, 2 local "
+                   "processes (subprocesses; --paths, --steps, --accounts, --chunk, --repeats, "
+                   "one --policy).")
 def bench_cmd(what: str, n_paths: int, steps: int, n_accounts: int, chunk: int, repeats: int,
               policies: tuple[str, ...], curve: bool, block: int | None, compact: int | None,
               rows_budget_mib: int | None, warmup: str, schedule: str,
-              json_out: Path | None) -> None:
+              json_out: Path | None, scaling: bool = False) -> None:
     """Time the price samplers and the venue kernel on this machine's JAX device.
 
     Each figure is the median of several timed calls after one warm-up (compile) call. The
@@ -430,6 +440,9 @@ def bench_cmd(what: str, n_paths: int, steps: int, n_accounts: int, chunk: int, 
     env = _environment()
     click.echo(f"jax {env['jax']} on {jax.default_backend()}: {', '.join(env['jax_devices'])}")
     out: dict[str, Any] = {"environment": env, "paths": n_paths, "steps": steps}
+    if scaling:
+        _bench_scaling(out, n_paths, steps, n_accounts, chunk, repeats, policies, json_out)
+        return
     if what in ("paths", "all"):
         from .paths import bench_samplers
 
@@ -478,6 +491,30 @@ def bench_cmd(what: str, n_paths: int, steps: int, n_accounts: int, chunk: int, 
         click.echo(f"json: {json_out}")
 
 
+def _bench_scaling(out: dict[str, Any], n_paths: int, steps: int, n_accounts: int, chunk: int,
+                   repeats: int, policies: tuple[str, ...], json_out: Path | None) -> None:
+    """``bench --scaling`` (issue 13): one row per device or process count."""
+    from .scale._bench import bench_scaling
+
+    policy = policies[0] if policies else "queue_bitmex"
+    click.echo(f"\nscaling, {n_paths:,} paths x {steps} steps x {n_accounts:,} accounts, chunks "
+               f"of {chunk:,}, policy {policy}, medians of {repeats} passes:")
+
+    def progress(row: dict[str, Any]) -> None:
+        click.echo(f"  {row['setting']} {row['count']} ({row['note']}): {row['seconds']:.3f} s",
+                   err=True)
+
+    rows = bench_scaling(n_paths=n_paths, steps=steps, n_accounts=n_accounts, chunk=chunk,
+                         repeats=repeats, policy=policy, on_row=progress)
+    click.echo(format_table([{k: r[k] for k in ("setting", "count", "note", "seconds",
+                                                 "path_steps_per_s", "ratio_to_best_single",
+                                                 "efficiency")} for r in rows]))
+    out["scaling_rows"] = rows
+    if json_out is not None:
+        _write_json(json_out, out)
+        click.echo(f"json: {json_out}")
+
+
 # ----------------------------------------------------------------------------- issue 4: policies,
 # sweeps, venue risk, exemption frontier, Hyperliquid (each writes tidy Parquet atomically)
 
@@ -509,18 +546,28 @@ def _write_rows(rows: list[dict[str, Any]], path: Path) -> None:
 @click.option("--policy", "policies", multiple=True, help="Policy to run (repeat); default all.")
 @click.option("--paths", type=int, help="Paths (default run.paths).")
 @_OUT_OPTION
+@_distributed_options
 def compare_policies_cmd(
-    config: Path, policies: tuple[str, ...], paths: int | None, out: Path
+    config: Path, policies: tuple[str, ...], paths: int | None, out: Path, **scale_opts: Any
 ) -> None:
     """Run every ADL policy on the same price paths and compare solvency and fairness."""
     from .runner import run_dir_for
     from .studies.policy_comparison import compare_policies_run, comparison_table
 
     exp = _load_or_exit(config)
+    group = _scale_kwargs(scale_opts)["group"]
     try:
-        comp, _ = compare_policies_run(exp, policies or POLICIES, paths=paths)
+        if group.count > 1:  # the policies spread over the processes (tailrisk.scale)
+            from .scale import compare_policies_distributed
+
+            comp, _ = compare_policies_distributed(exp, policies or POLICIES, paths=paths,
+                                                   group=group)
+        else:
+            comp, _ = compare_policies_run(exp, policies or POLICIES, paths=paths)
     except ConfigError as err:
         _config_error(err)
+    if not group.writer:
+        return
     click.echo(f"{comp.n_paths:,} common paths; ± is one Monte Carlo standard error")
     click.echo(format_table(comparison_table(comp)))
     _write_rows(comp.to_rows(), run_dir_for(exp, out) / "compare_policies.parquet")
@@ -537,7 +584,9 @@ def compare_policies_cmd(
 )
 @click.option("--paths", type=int, help="Paths per grid point (default run.paths).")
 @_OUT_OPTION
-def sweep_cmd(config: Path, sets: tuple[str, ...], paths: int | None, out: Path) -> None:
+@_distributed_options
+def sweep_cmd(config: Path, sets: tuple[str, ...], paths: int | None, out: Path,
+              **scale_opts: Any) -> None:
     """Run the venue at every point of a parameter grid; one metric row per point."""
     from .runner import run_dir_for
     from .studies.sweep import DEFAULT_METRICS, parse_set, run_sweep, sweep_table
@@ -554,10 +603,18 @@ def sweep_cmd(config: Path, sets: tuple[str, ...], paths: int | None, out: Path)
         grid = {k: list(v) for k, v in exp.sweep.grid.items()}
         metrics = exp.sweep.metrics or DEFAULT_METRICS
     path = run_dir_for(exp, out) / "sweep.parquet"
+    group = _scale_kwargs(scale_opts)["group"]
     try:
-        res = run_sweep(exp, grid, metrics, path, paths=paths)
+        if group.count > 1:  # the grid points spread over the processes (tailrisk.scale)
+            from .scale import run_sweep_distributed
+
+            res = run_sweep_distributed(exp, grid, metrics, path, group=group, paths=paths)
+        else:
+            res = run_sweep(exp, grid, metrics, path, paths=paths)
     except ConfigError as err:
         _config_error(err)
+    if not group.writer:
+        return
     click.echo(format_table(sweep_table(res)))
     click.echo(f"tidy table: {path}")
 
