@@ -130,3 +130,30 @@ def test_launch_settings_are_checked_before_any_work():
                                 "JAX_PROCESS_ID": "0"})
     with pytest.raises(LaunchError, match="no coordinator"):
         resolve_launch(environ={})
+
+
+def test_process_group_shares_are_a_fixed_round_robin():
+    from tailrisk.scale import SINGLE, ProcessGroup, split_items
+
+    groups = [ProcessGroup(i, 3) for i in range(3)]
+    shares = [list(g.share(8)) for g in groups]
+    assert shares == [[0, 3, 6], [1, 4, 7], [2, 5]]
+    assert sorted(i for s in shares for i in s) == list(range(8))  # every item once
+    assert [g.writer for g in groups] == [True, False, False]
+    assert split_items("abcde", groups[1]) == [(1, "b"), (4, "e")]
+    assert SINGLE.gather("x", {"a": 1}) == [{"a": 1}]  # one process: no coordinator needed
+    SINGLE.barrier("nothing to wait for")
+
+
+def test_cli_refuses_bad_scale_options_before_any_work(capsys):
+    from tailrisk.cli import _scale_kwargs
+
+    with pytest.raises(SystemExit) as exit_:
+        _scale_kwargs({"devices": 3})
+    assert exit_.value.code == 2
+    assert "devices = 3: must be an integer from 1 to 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        _scale_kwargs({"coordinator": "127.0.0.1:99999", "num_processes": 2, "process_id": 0})
+    assert exit_.value.code == 2
+    assert "coordinator port = 99999: must be at least 1 and at most 65535" in (
+        capsys.readouterr().err)
