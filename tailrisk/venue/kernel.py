@@ -224,6 +224,9 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
             rank = out.pop("gini_rank")  # ranks among the device's own paths
             share = size // n_dev
             g = out["gini_haircut"].copy()
+            # each device's rows from its own shard (on a CPU a view, no copy of the buffer)
+            shard = {0: buffers[2]["gini"]} if grid is None else {
+                s.index[0].start or 0: s.data for s in buffers[2]["gini"].addressable_shards}
             for d in range(n_dev):
                 part_d = slice(d * share, (d + 1) * share)
                 mine = rank[part_d] >= 0
@@ -231,10 +234,10 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
                 slow = max(slow, count)
                 if mine.any() and count <= gini_rows:
                     # sliced on the host: a slice on the device would compile a program per count
-                    rows = np.asarray(buffers[2]["gini"])[d * gini_rows: d * gini_rows + count]
+                    rows = np.asarray(shard[d * gini_rows])[:count]
                     g[part_d][mine] = gini_of_rows(rows)[rank[part_d][mine]]
             out["gini_haircut"] = g
-        give_buffers(shapes, dtype, buffers)
+        give_buffers(shapes, dtype, buffers, devices=n_dev)
         return out, int(np.max(np.asarray(used))), slow
 
     def part(lo: int) -> dict[str, np.ndarray]:
