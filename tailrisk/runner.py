@@ -420,7 +420,7 @@ def run_experiment(
         manifest["probe_names"] = list(getattr(accounts, "probe_names", ()))
         manifest["n_accounts"] = int(getattr(accounts, "n", 0))
     base_wall = manifest["wall_time_s"]
-    if group.count > 1:
+    if group.count > 1 or mesh is not None:
         manifest["processes"] = group.count
         manifest["devices_per_process"] = 1 if mesh is None else mesh.size
     if group.writer:
