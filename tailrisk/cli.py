@@ -241,6 +241,57 @@ def main(ctx: click.Context, debug: bool) -> None:
         enable_compile_cache()  # before any jax work: a repeat run loads its compiled programs
 
 
+# ----------------------------------------------------------------------------- scale-out options
+# (issue 13: every local device, many processes through jax.distributed; tailrisk/scale/)
+
+
+def _scale_options(fn):
+    """--devices and the distributed options of ``run``."""
+    fn = _distributed_options(fn)
+    return click.option("--devices", type=click.IntRange(min=1),
+                        help="Local devices each chunk's paths are split over (default: all of "
+                             "this process's; the numbers do not change).")(fn)
+
+
+def _distributed_options(fn):
+    """The distributed options of ``run``, ``sweep`` and ``compare-policies`` (studies split
+    each chunk over all local devices)."""
+    opts = [
+        click.option("--distributed", is_flag=True,
+                     help="Join a multi-process run through jax.distributed; without the three "
+                          "options below, from JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and "
+                          "JAX_PROCESS_ID or SLURM (srun)."),
+        click.option("--coordinator", metavar="HOST:PORT",
+                     help="Process 0's address and a free port (implies --distributed)."),
+        click.option("--num-processes", type=int, help="Processes in the run (all hosts)."),
+        click.option("--process-id", type=int, help="This process's index, 0 to N-1."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def _scale_kwargs(opts: dict[str, Any]) -> dict[str, Any]:
+    """``{"devices", "group"}`` from the options of :func:`_scale_options` (joins the other
+    processes first when asked to; a bad setting exits with code 2 naming it)."""
+    from .scale import SINGLE, LaunchError, init_distributed, paths_mesh
+
+    group = SINGLE
+    explicit = (opts.get("coordinator"), opts.get("num_processes"), opts.get("process_id"))
+    if opts.get("distributed") or any(v is not None for v in explicit):
+        try:
+            group = init_distributed(*explicit)
+        except LaunchError as err:
+            click.echo(str(err), err=True)
+            sys.exit(EXIT_BAD_CONFIG)
+    try:
+        paths_mesh(opts.get("devices"))  # checked before any work
+    except ValueError as err:
+        click.echo(f"--devices: {err}", err=True)
+        sys.exit(EXIT_BAD_CONFIG)
+    return {"devices": opts.get("devices"), "group": group}
+
+
 # ----------------------------------------------------------------------------- run / report
 
 
@@ -274,6 +325,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     "are still written).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the paths.")
+@_scale_options
 @click.pass_context
 def run_cmd(
     ctx: click.Context,
@@ -284,6 +336,7 @@ def run_cmd(
     report: bool,
     strict: bool,
     quiet: bool,
+    **scale_opts: Any,
 ) -> None:
     """Simulate the experiment in CONFIG (a TOML file) chunk by chunk.
 
@@ -303,6 +356,8 @@ def run_cmd(
     exp = load_config(source)
     from .runner import check_memory, run_dir_for, run_experiment
 
+    # jax.distributed starts before any JAX call (the memory check asks JAX for its device)
+    scale = _scale_kwargs(scale_opts)
     check_memory(exp, str(source))  # before anything is written
 
     ctx.meta[RUN_DIR_KEY] = run_dir_for(exp, out)
@@ -323,6 +378,7 @@ def run_cmd(
             resume=not no_resume,
             progress=not quiet,
             notify=lambda message: click.echo(message, err=True),
+            **scale,
         )
     except ValueError as err:
         from .venue import PopulationError  # a population CSV rejected below the config layer
@@ -336,7 +392,7 @@ def run_cmd(
     n = result.n_paths
     count = f"{bad:,} of {n:,} paths with non-finite outputs" if bad else "0 non-finite paths"
     click.echo(f"run complete ({wall:.1f} s): {count}: {result.run_dir}")
-    if report:
+    if report and scale["group"].writer:
         from .report import build_report
 
         pdf = build_report(result, result.run_dir / "report.pdf")
@@ -623,10 +679,15 @@ def _int_list(text: str, option: str) -> tuple[int, ...]:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the rows as JSON here.",
 )
+@click.option("--scaling", is_flag=True,
+              help="Instead: throughput on 1, 2, 4 forced host devices and 1, 2 local "
+                   "processes (subprocesses; --paths, --steps, --accounts, --chunk, --repeats, "
+                   "one --policy).")
 def bench_cmd(what: str, n_paths: int, steps: int, n_accounts: int, chunk: int, repeats: int,
               policies: tuple[str, ...], curve: bool, block: int | None, compact: int | None,
               rows_budget_mib: int | None, warmup: str, schedule: str,
-              memory_sizes: tuple[int, ...], json_out: Path | None) -> None:
+              memory_sizes: tuple[int, ...], json_out: Path | None,
+              scaling: bool = False) -> None:
     """Time the price samplers and the venue kernel on this machine's JAX device.
 
     Each figure is the median of several timed calls after one warm-up (compile) call. The
@@ -640,6 +701,9 @@ def bench_cmd(what: str, n_paths: int, steps: int, n_accounts: int, chunk: int, 
     env = _environment()
     click.echo(f"jax {env['jax']} on {jax.default_backend()}: {', '.join(env['jax_devices'])}")
     out: dict[str, Any] = {"environment": env, "paths": n_paths, "steps": steps}
+    if scaling:
+        _bench_scaling(out, n_paths, steps, n_accounts, chunk, repeats, policies, json_out)
+        return
     if what in ("paths", "all"):
         from .paths import bench_samplers
 
@@ -704,6 +768,30 @@ def bench_cmd(what: str, n_paths: int, steps: int, n_accounts: int, chunk: int, 
         click.echo(f"json: {json_out}")
 
 
+def _bench_scaling(out: dict[str, Any], n_paths: int, steps: int, n_accounts: int, chunk: int,
+                   repeats: int, policies: tuple[str, ...], json_out: Path | None) -> None:
+    """``bench --scaling`` (issue 13): one row per device or process count."""
+    from .scale._bench import bench_scaling
+
+    policy = policies[0] if policies else "queue_bitmex"
+    click.echo(f"\nscaling, {n_paths:,} paths x {steps} steps x {n_accounts:,} accounts, chunks "
+               f"of {chunk:,}, policy {policy}, medians of {repeats} passes:")
+
+    def progress(row: dict[str, Any]) -> None:
+        click.echo(f"  {row['setting']} {row['count']} ({row['note']}): {row['seconds']:.3f} s",
+                   err=True)
+
+    rows = bench_scaling(n_paths=n_paths, steps=steps, n_accounts=n_accounts, chunk=chunk,
+                         repeats=repeats, policy=policy, on_row=progress)
+    click.echo(format_table([{k: r[k] for k in ("setting", "count", "note", "seconds",
+                                                 "path_steps_per_s", "ratio_to_best_single",
+                                                 "efficiency")} for r in rows]))
+    out["scaling_rows"] = rows
+    if json_out is not None:
+        _write_json(json_out, out)
+        click.echo(f"json: {json_out}")
+
+
 # ----------------------------------------------------------------------------- issue 4: policies,
 # sweeps, venue risk, exemption frontier, Hyperliquid (each writes tidy Parquet atomically)
 
@@ -735,18 +823,28 @@ def _write_rows(rows: list[dict[str, Any]], path: Path) -> None:
 @click.option("--policy", "policies", multiple=True, help="Policy to run (repeat); default all.")
 @click.option("--paths", type=int, help="Paths (default run.paths).")
 @_OUT_OPTION
+@_distributed_options
 def compare_policies_cmd(
-    config: Path, policies: tuple[str, ...], paths: int | None, out: Path
+    config: Path, policies: tuple[str, ...], paths: int | None, out: Path, **scale_opts: Any
 ) -> None:
     """Run every ADL policy on the same price paths and compare solvency and fairness."""
     from .runner import run_dir_for
     from .studies.policy_comparison import compare_policies_run, comparison_table
 
     exp = _load_or_exit(config)
+    group = _scale_kwargs(scale_opts)["group"]
     try:
-        comp, _ = compare_policies_run(exp, policies or POLICIES, paths=paths)
+        if group.count > 1:  # the policies spread over the processes (tailrisk.scale)
+            from .scale import compare_policies_distributed
+
+            comp, _ = compare_policies_distributed(exp, policies or POLICIES, paths=paths,
+                                                   group=group)
+        else:
+            comp, _ = compare_policies_run(exp, policies or POLICIES, paths=paths)
     except ConfigError as err:
         _config_error(err)
+    if not group.writer:
+        return
     click.echo(f"{comp.n_paths:,} common paths; ± is one Monte Carlo standard error")
     click.echo(format_table(comparison_table(comp)))
     _write_rows(comp.to_rows(), run_dir_for(exp, out) / "compare_policies.parquet")
@@ -763,7 +861,9 @@ def compare_policies_cmd(
 )
 @click.option("--paths", type=int, help="Paths per grid point (default run.paths).")
 @_OUT_OPTION
-def sweep_cmd(config: Path, sets: tuple[str, ...], paths: int | None, out: Path) -> None:
+@_distributed_options
+def sweep_cmd(config: Path, sets: tuple[str, ...], paths: int | None, out: Path,
+              **scale_opts: Any) -> None:
     """Run the venue at every point of a parameter grid; one metric row per point."""
     from .runner import run_dir_for
     from .studies.sweep import DEFAULT_METRICS, parse_set, run_sweep, sweep_table
@@ -780,10 +880,18 @@ def sweep_cmd(config: Path, sets: tuple[str, ...], paths: int | None, out: Path)
         grid = {k: list(v) for k, v in exp.sweep.grid.items()}
         metrics = exp.sweep.metrics or DEFAULT_METRICS
     path = run_dir_for(exp, out) / "sweep.parquet"
+    group = _scale_kwargs(scale_opts)["group"]
     try:
-        res = run_sweep(exp, grid, metrics, path, paths=paths)
+        if group.count > 1:  # the grid points spread over the processes (tailrisk.scale)
+            from .scale import run_sweep_distributed
+
+            res = run_sweep_distributed(exp, grid, metrics, path, group=group, paths=paths)
+        else:
+            res = run_sweep(exp, grid, metrics, path, paths=paths)
     except ConfigError as err:
         _config_error(err)
+    if not group.writer:
+        return
     click.echo(format_table(sweep_table(res)))
     click.echo(f"tidy table: {path}")
 

@@ -60,6 +60,7 @@ from .run_store import (
     MANIFEST,
     ManifestError,
     RunError,
+    check_chunk,
     chunk_path,
     read_chunk,
     read_manifest,
@@ -390,7 +391,8 @@ def _reduce_chunk(log_s: np.ndarray, log_s0: float) -> dict[str, np.ndarray]:
 
 
 def _simulate_chunk(
-    exp: Experiment, c: int, n_sample: int, venue: tuple[Any, Callable[..., Any]] | None
+    exp: Experiment, c: int, n_sample: int, venue: tuple[Any, Callable[..., Any]] | None,
+    mesh: Any = None,
 ) -> dict[str, np.ndarray]:
     import jax.numpy as jnp
 
@@ -401,10 +403,17 @@ def _simulate_chunk(
     # the last chunk is padded to chunk_size so that every chunk reuses one compiled kernel;
     # paths are independent, so the padding changes nothing for the real ones
     index = np.arange(start, start + run.chunk_size, dtype=np.int64)
-    path_index = jnp.asarray(index, dtype=jnp.uint32)
-    log_prices = _price_backend()
     key = stream_key(run.seed, STREAM_PRICE)
-    log_s = log_prices(key, model, path_index, run.steps, run.dt, run.dtype)
+    if mesh is None:
+        path_index = jnp.asarray(index, dtype=jnp.uint32)
+        log_prices = _price_backend()
+        log_s = log_prices(key, model, path_index, run.steps, run.dt, run.dtype)
+    else:  # the paths split over the process's devices (tailrisk.scale): the same numbers
+        from .scale import chunk_log_prices, padded_size
+
+        index = np.arange(start, start + padded_size(run.chunk_size, mesh), dtype=np.int64)
+        path_index, log_s = chunk_log_prices(mesh, key, model, index.astype(np.uint32),
+                                             run.steps, run.dt, run.dtype)
     n = stop - start
     log_s_np = np.asarray(log_s)[:n]
     out: dict[str, np.ndarray] = {"path_index": index[:n]}
@@ -421,6 +430,7 @@ def _simulate_chunk(
             seed=run.seed,
             path_index=path_index,
             dt=run.dt,
+            **({} if mesh is None else {"mesh": mesh}),
         )
         for name, arr in outputs.items():
             out[_VENUE_PREFIX + name] = np.asarray(arr)[:n]
@@ -448,6 +458,8 @@ def run_experiment(
     progress: bool = True,
     policy: str | None = None,
     notify: Callable[[str], None] | None = None,
+    devices: int | None = None,
+    group: Any = None,
 ) -> RunResult:
     """Simulate ``exp`` chunk by chunk into ``out_dir/<run.name>-<hash>/`` and load the result.
 
@@ -458,7 +470,16 @@ def run_experiment(
     warning) and recomputed. Without ``resume`` the folder's chunks are recomputed. Raises
     :class:`RunError` when the folder holds a different config, :class:`ManifestError` when its
     manifest is damaged, and :class:`RunInterrupted` on SIGINT or SIGTERM.
+
+    ``devices``: local devices each chunk's paths are split over (default: all of them);
+    ``group``: this process's :class:`tailrisk.scale.ProcessGroup` in a distributed run (it
+    computes chunks ``c`` with ``c mod count == index``; process 0 writes the manifest). Neither
+    changes the numbers.
     """
+    from .scale import SINGLE, paths_mesh
+
+    group = SINGLE if group is None else group
+    mesh = paths_mesh(devices)
     if not isinstance(exp, Experiment):
         from .config import load_config
 
@@ -573,18 +594,23 @@ def run_experiment(
     def elapsed() -> float:
         return round(base_wall + time.perf_counter() - t_start, 4)
 
+    if group.count > 1 or mesh is not None:
+        manifest["processes"] = group.count
+        manifest["devices_per_process"] = 1 if mesh is None else mesh.size
+
     bar = _progress(n_chunks, len(done), progress)
     stop = _StopSignals(lambda: (len(done), n_chunks))
     try:
         with stop:
-            with stop.deferred():
-                write_manifest(run_dir, manifest)
+            if group.writer:
+                with stop.deferred():
+                    write_manifest(run_dir, manifest)
             _test_fault("start")
-            for c in range(n_chunks):
+            for c in group.share(n_chunks):
                 if c in done:
                     continue
                 t0 = time.perf_counter()
-                arrays = _simulate_chunk(exp, c, n_sample, venue)
+                arrays = _simulate_chunk(exp, c, n_sample, venue, mesh)
                 nonfinite = _nonfinite_record(arrays)
                 with stop.deferred():
                     written = write_chunk(
@@ -599,24 +625,39 @@ def run_experiment(
                     manifest["chunk_wall_s"][str(c)] = round(dt_chunk, 4)
                     manifest["chunks_done"] = len(done)
                     manifest["wall_time_s"] = elapsed()
-                    write_manifest(
-                        run_dir, manifest, lambda c=c: _test_fault(f"manifest-write:{c}")
-                    )
+                    if group.writer:
+                        write_manifest(
+                            run_dir, manifest, lambda c=c: _test_fault(f"manifest-write:{c}")
+                        )
                 _test_fault(f"manifest:{c}")
                 bar.update(1)
                 bar.set_postfix_str(f"{len(arrays['path_index']) / dt_chunk:,.0f} paths/s")
                 _after_chunk(c)
 
+            if group.count > 1:  # every process's chunks on disk, then one complete manifest
+                from .scale import finish_distributed_run
+
+                def chunk_ready(c: int, record: Mapping[str, Any] | None) -> bool:
+                    start, stop_ = _chunk_bounds(exp, c)
+                    return check_chunk(run_dir, c, n_chunks, record, stop_ - start).ok
+
+                records = finish_distributed_run(group, digest, manifest, n_chunks, records,
+                                                 chunk_ready)
+                manifest["chunks"] = dict(sorted(records.items(), key=lambda kv: int(kv[0])))
+                manifest["nonfinite"] = _nonfinite_totals(records)
             manifest["status"] = "complete"
             manifest["ended"] = _now()
             manifest["wall_time_s"] = elapsed()
             attempts[-1]["ended"] = manifest["ended"]
-            with stop.deferred():
-                write_manifest(run_dir, manifest)
+            if group.writer:
+                with stop.deferred():
+                    write_manifest(run_dir, manifest)
+            group.barrier(f"run/{digest}/complete")
             _test_fault("complete")
     except KeyboardInterrupt as err:
         signum = getattr(err, "signum", signal.SIGINT)
-        _record_interruption(run_dir, manifest, attempts, signum, elapsed())
+        if group.writer:
+            _record_interruption(run_dir, manifest, attempts, signum, elapsed())
         if isinstance(err, RunInterrupted):
             raise
         raise RunInterrupted(signum, len(done), n_chunks) from err

@@ -194,6 +194,7 @@ def run_sweep(
     paths: int | None = None,
     chunk: int | None = None,
     progress: bool = True,
+    only: Sequence[int] | None = None,
 ) -> SweepResult:
     """Run ``exp`` at every point of ``grid`` and tabulate venue metrics.
 
@@ -205,6 +206,8 @@ def run_sweep(
         out_path: where to write the tidy Parquet table (atomically); None writes nothing.
         paths, chunk: Monte Carlo budget per grid point (default ``run.paths``,
             ``run.chunk_size``).
+        only: compute just these grid points (indices into the grid's order; the others get
+            no rows). ``tailrisk.scale`` spreads the points over processes with it.
 
     Returns:
         A :class:`SweepResult`. Each row has one column per grid key (its value; lists as
@@ -222,6 +225,8 @@ def run_sweep(
     populations = _build_populations(points)
     result = SweepResult(keys=keys, points=[a for a, _ in points], rows=[])
     for i, (assignment, point) in enumerate(points):
+        if only is not None and i not in only:
+            continue
         venue = require_venue(point, "sweep")
         t0 = time.perf_counter()
         with CompileCounter() as cc:

@@ -87,11 +87,13 @@ def simulate_variants(
     draws them (so path ``i`` is the same here as in ``tailrisk run``); the last chunk is padded to
     the chunk size so that one compiled kernel serves every chunk. Returns one dict per variant of
     per-path numpy arrays (docs/venue.md "Outputs per path", first axis ``paths``) plus
-    ``path_index``.
+    ``path_index``. Each chunk's paths are split over every local device (``tailrisk.scale``;
+    the same numbers as one device).
     """
     import jax.numpy as jnp
 
     from .._rng import STREAM_PRICE, stream_key
+    from ..scale import chunk_log_prices, padded_size, paths_mesh
     from ..venue.kernel import simulate_venue
 
     _enable_dtype(exp)
@@ -99,15 +101,21 @@ def simulate_variants(
     n_paths, size = _budget(exp, paths, chunk)
     key = stream_key(run.seed, STREAM_PRICE)
     log_prices = _price_backend()
+    mesh = paths_mesh()  # None with one device: the plain programs
     parts: list[dict[str, list[np.ndarray]]] = [{} for _ in variants]
     n_chunks = math.ceil(n_paths / size)
     bar = _progress(n_chunks, progress, desc)
     try:
         for c in range(n_chunks):
             start, stop = c * size, min((c + 1) * size, n_paths)
-            index = np.arange(start, start + size, dtype=np.int64)
-            path_index = jnp.asarray(index, dtype=jnp.uint32)
-            log_s = log_prices(key, model, path_index, run.steps, run.dt, run.dtype)
+            if mesh is None:
+                index = np.arange(start, start + size, dtype=np.int64)
+                path_index = jnp.asarray(index, dtype=jnp.uint32)
+                log_s = log_prices(key, model, path_index, run.steps, run.dt, run.dtype)
+            else:
+                index = np.arange(start, start + padded_size(size, mesh), dtype=np.int64)
+                path_index, log_s = chunk_log_prices(mesh, key, model, index.astype(np.uint32),
+                                                     run.steps, run.dt, run.dtype)
             for acc, v in zip(parts, variants, strict=True):
                 out = simulate_venue(
                     v.accounts,
@@ -118,6 +126,7 @@ def simulate_variants(
                     path_index=path_index,
                     dt=run.dt,
                     policy=v.policy,
+                    **({} if mesh is None else {"mesh": mesh}),
                 )
                 out["path_index"] = index
                 for name, arr in out.items():

@@ -232,12 +232,13 @@ def take_buffers(shapes, dtype):
                  for d in shapes)
 
 
-def give_buffers(shapes, dtype, buffers) -> None:
-    """Keep a chunk's returned ``buffers`` for the next chunk of the same shapes."""
+def give_buffers(shapes, dtype, buffers, devices: int = 1) -> None:
+    """Keep a chunk's returned ``buffers`` for the next chunk of the same shapes (split over
+    ``devices``: the cap is per device)."""
     key = _buffers_key(shapes, dtype)
     size = sum(a.nbytes for a in jax.tree.leaves(buffers))
     with _BUFFERS_LOCK:
         if _BUFFERS["key"] != key:
             _BUFFERS["key"], _BUFFERS["free"] = key, []
-        if size * (len(_BUFFERS["free"]) + 1) <= _BUFFERS_MAX:
+        if size * (len(_BUFFERS["free"]) + 1) <= _BUFFERS_MAX * devices:
             _BUFFERS["free"].append(buffers)

@@ -31,6 +31,7 @@ from .._program_store import call_stored
 from ..config.venue import POLICIES, VenueConfig
 from ._accounts import Accounts
 from ._events import run_events
+from ._mesh import mesh_call, mesh_size
 from ._ops import on_device
 from ._random import recourse_uniform, token_normals
 from ._scan import run_scan
@@ -103,7 +104,7 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
                    exact_settlement: bool = False,
                    rows_budget: int | None = None, lanes: int = 64,
                    compact: int | None = None, workers: int | None = None,
-                   schedule: str = "auto") -> dict[str, np.ndarray]:
+                   schedule: str = "auto", mesh=None) -> dict[str, np.ndarray]:
     """Run the venue over a chunk of price paths.
 
     log_prices: log S_t for t = 1..T, shape (paths, T); ``s0`` is S_0 in USD. path_index: the
@@ -122,6 +123,10 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     all of these: ``device_knobs``. On a CPU the Gini of the haircuts is taken on the host
     (``_settlement.gini_of_rows``, float64), on other devices in the kernel: the two agree to
     rounding.
+
+    ``mesh``: a ``jax.sharding.Mesh`` with a ``paths`` axis (``tailrisk.scale.paths_mesh``);
+    each of its devices runs the kernel on its share of the chunk (``_mesh.py``; the same
+    numbers as one device).
     """
     relieve_code_maps()  # a long session of compiles must not exhaust the process's mappings
     policy = policy or venue.policy
@@ -172,7 +177,8 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     # Batches are padded to a multiple of `lanes` paths: XLA's vectorised loops may fuse a
     # multiply-add differently in a scalar remainder, so every path must run in full vectors
     # for the numbers not to depend on the chunk size.
-    sub = -(-n // lanes) * lanes
+    n_dev = mesh_size(mesh)  # each device's share is a whole number of lanes
+    sub = -(-n // (lanes * n_dev)) * lanes * n_dev
     # A private account row costs one number per account for each pooled field (4 for contract
     # policies, 2 for PnL ones); `fit` paths' rows fit in rows_budget. The pool first gets that
     # many rows for the whole chunk (ADL is rare); a batch whose paths need more reruns (see
@@ -186,8 +192,10 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     host_gini = device.platform == "cpu"
     gini_fit = max(lanes, rows_budget // row_bytes // lanes * lanes) if host_gini else 0
 
-    def run(lo: int, size: int, pool: int, gini_rows: int):
+    def run(lo: int, size: int, pool: int, gini_rows: int, on_mesh: bool = True):
         hi = min(lo + size, n)
+        grid = mesh if on_mesh else None
+        n_dev = mesh_size(grid)  # pools and Gini rows are per device
         pad = size - (hi - lo)
 
         def cut(a):
@@ -197,34 +205,45 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
             return jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]) if pad > 0 else a
 
         st = static._replace(pool=pool, compact=min(size, compact), gini_rows=gini_rows)
-        shapes = pool_shapes(sides, st)
+        shapes = tuple({f: (n_dev * a, *b) for f, (a, *b) in d.items()}
+                       for d in pool_shapes(sides, st))
         if gini_rows:
-            shapes = (*shapes, {"gini": (gini_rows, accounts.n)})
+            shapes = (*shapes, {"gini": (n_dev * gini_rows, accounts.n)})
         args = (sides, prm, cut(log_prices), cut(token_z), cut(u_rec), cut(path_index), probe_pos,
                 on_device(math.log(s0), dtype), take_buffers(shapes, dtype))
-        # through the program store: a repeat run neither traces nor lowers the kernel
-        res, used, buffers = call_stored(
-            "venue_chunk", _run_chunk, args,
-            {"static": st, "seed": seed, "n_cohorts": len(accounts.cohort_names)},
-            donate=(8,), packages=("tailrisk.venue",))
+        kw = {"static": st, "seed": seed, "n_cohorts": len(accounts.cohort_names)}
+        if grid is None:
+            # through the program store: a repeat run neither traces nor lowers the kernel
+            res, used, buffers = call_stored("venue_chunk", _run_chunk, args, kw, donate=(8,),
+                                             packages=("tailrisk.venue",))
+        else:
+            res, used, buffers = mesh_call(grid, _run_chunk, args, kw)
         out = {k: np.asarray(v)[: hi - lo] for k, v in res.items()}
-        slow = 0  # paths settled account by account (their Gini rows)
+        slow = 0  # paths settled account by account (their Gini rows), the most on a device
         if gini_rows:
-            rank = out.pop("gini_rank")
-            mine = rank >= 0
-            slow = int(np.sum(mine))
-            if mine.any() and slow <= gini_rows:
-                # sliced on the host: a slice on the device would compile a program per count
-                rows = np.asarray(buffers[2]["gini"])[:slow]
-                g = out["gini_haircut"].copy()
-                g[mine] = gini_of_rows(rows)[rank[mine]]
-                out["gini_haircut"] = g
-        give_buffers(shapes, dtype, buffers)
-        return out, int(used), slow
+            rank = out.pop("gini_rank")  # ranks among the device's own paths
+            share = size // n_dev
+            g = out["gini_haircut"].copy()
+            # each device's rows from its own shard (on a CPU a view, no copy of the buffer)
+            shard = {0: buffers[2]["gini"]} if grid is None else {
+                s.index[0].start or 0: s.data for s in buffers[2]["gini"].addressable_shards}
+            for d in range(n_dev):
+                part_d = slice(d * share, (d + 1) * share)
+                mine = rank[part_d] >= 0
+                count = int(np.sum(mine))
+                slow = max(slow, count)
+                if mine.any() and count <= gini_rows:
+                    # sliced on the host: a slice on the device would compile a program per count
+                    rows = np.asarray(shard[d * gini_rows])[:count]
+                    g[part_d][mine] = gini_of_rows(rows)[rank[part_d][mine]]
+            out["gini_haircut"] = g
+        give_buffers(shapes, dtype, buffers, devices=n_dev)
+        return out, int(np.max(np.asarray(used))), slow
 
     def part(lo: int) -> dict[str, np.ndarray]:
-        pool = min(sub, fit) if per_path else 0
-        rows = min(sub, gini_fit)
+        share = sub // n_dev  # each device's paths
+        pool = min(share, fit) if per_path else 0
+        rows = min(share, gini_fit)
         res, used, slow = run(lo, sub, pool, rows)
         if used <= pool and slow <= rows:
             return res
@@ -232,12 +251,12 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
         # buffer holds): rerun with room for all of them (powers of two, so few programs get
         # compiled) if that stays within 4x the budgets, else in batches of `fit` paths (and
         # at most `gini_fit`) with room for each
-        pool_2 = pool if used <= pool else min(sub, 1 << math.ceil(math.log2(used)))
-        rows_2 = rows if slow <= rows else min(sub, 1 << math.ceil(math.log2(slow)))
+        pool_2 = pool if used <= pool else min(share, 1 << math.ceil(math.log2(used)))
+        rows_2 = rows if slow <= rows else min(share, 1 << math.ceil(math.log2(slow)))
         if pool_2 * per_path <= 4 * rows_budget and rows_2 * row_bytes <= 4 * rows_budget:
             return run(lo, sub, pool_2, rows_2)[0]
         step = min(fit, gini_fit or fit)
-        parts = [run(a, step, step if per_path else 0, min(step, gini_fit))[0]
+        parts = [run(a, step, step if per_path else 0, min(step, gini_fit), on_mesh=False)[0]
                  for a in range(lo, min(lo + sub, n), step)]
         return {k: np.concatenate([p[k] for p in parts]) for k in res}
 
@@ -245,7 +264,7 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     # numbers do not change). Off by default: XLA already splits the large fusions of one
     # program over the CPU cores, and on the 2-core benchmark machine two programs side by side
     # were slower than one (206 against 244 ms for 32,768 paths of `none`).
-    workers = max(1, min(workers or 1, sub // lanes))
+    workers = 1 if mesh is not None else max(1, min(workers or 1, sub // lanes))
     if workers > 1:
         sub = -(-sub // workers // lanes) * lanes
     starts = list(range(0, n, sub))
