@@ -285,7 +285,7 @@ def differences_text(res) -> str:
         f"ADL'd notional: model {usd(adl['model_recorded_path'])} against "
         f"{usd(adl['recorded'])} recorded. The model's {n_short:,} shorts hold "
         f"{usd(short_usd)} at entry in all, with sizes from the per-account file, which "
-        "spans all 162 coins (median position a few thousand USD); Hyperliquid's BTC ADL "
+        "spans all 162 coins (median position about 380 USD); Hyperliquid's BTC ADL "
         f"averaged {usd(adl['recorded'] / max(1, res.recorded.adl_events_btc))} an event. ADL can "
         "close no more than the winning accounts hold, so the model's ADL is capped by its small "
         "BTC shorts; the rest of the gap is paid by the venue's capital.",

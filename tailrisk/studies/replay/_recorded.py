@@ -6,8 +6,9 @@ every minute. A replay runs on a grid finer than a minute so that the bars' extr
 with ``path = "ohlc"`` each minute gives three steps of 20 s, ``[first extreme, second extreme,
 close]``, where a falling bar (close < open) visits its high first and a rising bar its low first
 (the usual convention for bars without ticks; the order inside a bar is not recorded). The next
-minute starts from this close (the mark price is continuous: the gap between a close and the next
-open is below 0.01% on this day). ``path = "close"`` keeps one step a minute, the closes.
+minute starts from this close: the gap between a close and the next open (median 0.0003% on
+these two days, at most 0.37%, 14 gaps above 0.1%, all in the crash) is folded into that
+minute's first step. ``path = "close"`` keeps one step a minute, the closes.
 """
 
 from __future__ import annotations
