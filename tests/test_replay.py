@@ -16,12 +16,13 @@ import math
 import numpy as np
 import pytest
 
+from tailrisk._shared_data import shared_data_dir
 from tailrisk.config import ConfigError, parse_config
 from tailrisk.studies import replay as rp
 from tailrisk.studies.replay._depth import DEPTH_FILE, PERCENTAGES
 from tailrisk.studies.replay._recorded import KLINES_FILE
 
-DATA = rp.replay_data_dir.__globals__["shared_data_dir"]()
+DATA = shared_data_dir()
 HAVE = (DATA is not None and (DATA / rp.BINANCE_DIR / KLINES_FILE).is_file()
         and (DATA / rp.HYPERLIQUID_DIR / "total_impact_results.json").is_file())
 needs_data = pytest.mark.skipif(
@@ -280,3 +281,43 @@ def test_replay_report_pages(small_replay, tmp_path):
     assert "ADL'd notional" in text and "USD" in text
     pdf = build_replay_report(res, tmp_path / "r.pdf")
     assert pdf.read_bytes()[:4] == b"%PDF"
+
+
+@pytest.mark.shared_data
+@needs_data
+def test_replay_numbers_do_not_depend_on_the_chunk_size(small_replay):
+    res, _ = small_replay
+    data = json.loads(json.dumps(BASE))
+    data["run"]["chunk_size"] = 24  # 64 paths in chunks of 24, 24 and 16
+    data["replay"]["reference_paths"] = 0
+    other = rp.run_replay(parse_config(data, "<chunked>"))
+    for k, v in res.mc.items():
+        np.testing.assert_array_equal(other.mc[k], v, err_msg=k)
+    assert other.mc_reference["cascade_to_adl_s"].size == 0
+
+
+def test_replay_command_without_data_says_where_it_looked(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from tailrisk import cli
+
+    monkeypatch.setenv("TAILRISK_SHARED_DATA", str(tmp_path))
+    config = tmp_path / "replay.toml"
+    config.write_text("""
+[run]
+name = "r"
+paths = 4
+[model]
+name = "gbm"
+[venue]
+policy = "queue_hyperliquid"
+[replay]
+n_accounts = 10
+""")
+    runner = CliRunner()
+    ok = runner.invoke(cli.main, ["validate-config", str(config)])
+    assert ok.exit_code == 0, ok.output
+    res = runner.invoke(cli.main, ["run", str(config), "--out", str(tmp_path / "runs")])
+    assert res.exit_code == 1
+    assert "binance_oct2025_theglory: not found" in res.output
+    assert not (tmp_path / "runs").exists()
