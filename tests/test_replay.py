@@ -237,7 +237,7 @@ def test_recorded_column_equals_the_data_files(small_replay):
     assert rows["liquidated notional (BTC)"] == btc_impact["liquidations"]
     assert rows["ADL notional (BTC)"] == btc_impact["adl"]
     assert rows["ADL count (BTC)"] == int(btc["num_adl_events"]) == 2443
-    key = "first ADL after the recorded first liquidation (21:15:03 UTC)"
+    key = "first ADL after Hyperliquid's first liquidation"
     assert rows[key] == timing["delay_seconds"] == pytest.approx(61.7, abs=0.01)
     assert per.size == 19_337
     for q in (0.1, 0.5, 0.9, 0.99):

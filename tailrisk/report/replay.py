@@ -124,7 +124,7 @@ def _notional_page(res):
     for ax, key, scale, unit in (
         (axes[0], "liquidated notional (BTC)", 1e6, "M USD"),
         (axes[1], "ADL notional (BTC)", 1e6, "M USD"),
-        (axes[2], "ADL count (BTC)", 1.0, "account-closes"),
+        (axes[2], "ADL count (BTC)", 1.0, "account closes"),
     ):
         r = rows[key]
         vals = [r["recorded"], r["model_recorded_path"], r["mc_median"]]
@@ -272,7 +272,7 @@ def differences_text(res) -> str:
     rows = {r["metric"]: r for r in res.comparison()}
     adl = rows["ADL notional (BTC)"]
     cnt = rows["ADL count (BTC)"]
-    dl = rows["first ADL after the recorded first liquidation (21:15:03 UTC)"]
+    dl = rows["first ADL after Hyperliquid's first liquidation"]
     own = rows["model's own cascade start to first ADL"]
     med = rows["ADL'd notional per account, q0.5"]
     n_short = int(np.sum(res.accounts.side < 0))
@@ -310,10 +310,11 @@ def _table_page(res):
     fig = plt.figure()
     fig.suptitle("Replay of 2025-10-10: recorded vs model, and where and why they differ",
                  fontsize=style.HEADING_SIZE, y=0.975)
-    ax = fig.add_axes([0.03, 0.42, 0.94, 0.5])
+    ax = fig.add_axes([0.03, 0.62, 0.94, 0.31])
     ax.axis("off")
+    rows = res.comparison()
     cells = []
-    for r in res.comparison():
+    for r in rows:
         band = (f"{num(r['mc_p05'])} .. {num(r['mc_p95'])}"
                 if math.isfinite(r["mc_p05"]) else "n/a")
         cells.append([r["metric"], num(r["recorded"]), num(r["model_recorded_path"]),
@@ -321,18 +322,27 @@ def _table_page(res):
     table = ax.table(cellText=cells, colLabels=["metric", "recorded", "model (recorded path)",
                                                 "model MC median", "MC 5-95%", "unit"],
                      loc="upper left", cellLoc="right", colLoc="center",
-                     colWidths=[0.27, 0.13, 0.15, 0.13, 0.2, 0.1])
-    style.style_table(table, 1.35)
+                     colWidths=[0.34, 0.12, 0.14, 0.12, 0.19, 0.09])
+    style.style_table(table, 1.25)
+    ax2 = fig.add_axes([0.03, 0.36, 0.94, 0.24])
+    ax2.axis("off")
+    why = ax2.table(cellText=[[r["metric"], r["why"]] for r in rows],
+                    colLabels=["metric", "why the model differs (one line)"], loc="upper left",
+                    cellLoc="left", colLoc="center", colWidths=[0.34, 0.66])
+    style.style_table(why, 1.05)
+    for (_r, _c), cell in why.get_celld().items():
+        cell.set_fontsize(style.NOTE_SIZE)
     n = res.mc["liquidated_notional"].size
     n_ref = res.mc_reference["cascade_to_adl_s"].size
-    fig.text(0.03, 0.40, f"Monte Carlo: {n:,} paths through the venue kernel ({n_ref} of them "
-             "also through the reference venue for the timing and per-account rows); recorded: "
-             "Hyperliquid's 2025-10-10 summaries (BTC where the files have it).",
-             fontsize=style.NOTE_SIZE, color=style.GREY)
-    fig.text(0.03, 0.36, "Where and why the model differs", fontsize=style.SECTION_SIZE,
-             weight="bold")
-    fig.text(0.03, 0.34, textwrap.fill(differences_text(res), 175), fontsize=style.SMALL_SIZE,
+    note = (f"Monte Carlo: {n:,} paths through the venue kernel ({n_ref} of them also through the "
+            "reference venue for the timing and per-account rows), path 0 the recorded one; "
+            "recorded: Hyperliquid's 2025-10-10 summaries (BTC where the files have it).")
+    fig.text(0.03, 0.325, textwrap.fill(note, 190), fontsize=style.NOTE_SIZE, color=style.GREY,
              va="top")
+    fig.text(0.03, 0.28, "Where and why the model differs", fontsize=style.SECTION_SIZE,
+             weight="bold")
+    fig.text(0.03, 0.265, textwrap.fill(differences_text(res), 185), fontsize=style.NOTE_SIZE,
+             va="top", linespacing=1.4)
     style.footer(fig, res)
     return fig
 

@@ -47,28 +47,27 @@ def comparison_rows(res) -> list[dict[str, Any]]:
     rows = [
         _row("liquidated notional (BTC)", rec.liquidated_notional_btc, ref.liquidated_notional,
              _band(mc["liquidated_notional"]), "USD",
-             "matched by construction: the population's scale is calibrated to it" if calibrated
-             else "scale set by replay.open_interest_usd, not by Hyperliquid's open interest",
+             "calibrated: the longs are scaled so that the recorded path liquidates this"
+             if calibrated else "the longs' size is replay.open_interest_usd, not calibrated",
              "total_impact_results.json: top_combined_tickers.BTC.liquidations"),
         _row("ADL notional (BTC)", rec.adl_notional_btc, ref.adl_notional,
              _band(mc["adl_notional"]), "USD",
-             "one isolated-margin market with a constant fund; Hyperliquid ADLs per coin against "
-             "cross-margin accounts and its HLP vault",
+             "capped by the model's shorts, sized like all coins' accounts; no HLP, no cross "
+             "margin",
              "total_impact_results.json: top_combined_tickers.BTC.adl"),
         _row("ADL count (BTC)", rec.adl_events_btc, ref.adl_count, _band(mc["adl_count"]),
-             "account-closes",
-             f"the model has {n_short:,} shorts (replay.n_accounts); a count scales with the "
-             "population, which is far smaller than Hyperliquid's",
+             "account closes",
+             f"a count follows the {n_short:,} modelled shorts (replay.n_accounts)",
              "adl_net_volume_full_12min.csv: BTC num_adl_events"),
-        _row("first ADL after the recorded first liquidation (21:15:03 UTC)",
+        _row("first ADL after Hyperliquid's first liquidation",
              rec.first_liquidation_to_adl_s, after[0] if after.size else math.nan, _band(after),
              "s",
-             f"a constant fund runs dry on the 1-minute bars' lows (checks every {dt:g} s); "
-             "Hyperliquid's HLP took the first minute; the recorded time is over all coins",
+             f"a constant fund runs dry on the first large batch (checks every {dt:g} s); "
+             "HLP took the first minute",
              "cascade_timing_results.json: delay_seconds"),
         _row("model's own cascade start to first ADL", rec.first_liquidation_to_adl_s,
              own[0] if own.size else math.nan, _band(own), "s",
-             "the model's cascade: liquidation batches at most 60 s apart before its first ADL",
+             "the model's cascade: liquidation batches at most 60 s apart before its ADL",
              "cascade_timing_results.json: delay_seconds"),
     ]
     per = rec.adl_notional_per_account
@@ -78,8 +77,7 @@ def comparison_rows(res) -> list[dict[str, Any]]:
         rows.append(_row(
             f"ADL'd notional per account, q{q:g}", float(np.quantile(per, q)), model_q,
             _band(res.mc_reference[f"adl_q{q:g}"]), "USD",
-            "sizes matched to all coins' deleveraged accounts; the model ADLs one BTC market "
-            "with a queue" if q < 0.99 else
-            "the tail follows the few largest model accounts (whales, scaled)",
+            "shorts sized like all coins' deleveraged accounts; one BTC market, one queue"
+            if q < 0.99 else "the few largest model shorts against whales of 162 coins",
             "adl_by_user_REALTIME_noaddr.csv: adl_notional (all coins)"))
     return rows
