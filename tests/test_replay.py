@@ -107,6 +107,30 @@ def test_bootstrap_keeps_recorded_blocks_and_is_chunk_invariant():
     assert not np.array_equal(other[0], x[2])
 
 
+def test_adl_timing_on_hand_made_events():
+    from types import SimpleNamespace as NS
+
+    prices = np.full(31, 100.0)
+    path = rp.RecordedPath(prices=prices, times_s=np.arange(31) * 20.0, start_ms=0,
+                           minute_ms=np.arange(10) * 60_000, steps_per_minute=3)
+
+    def ev(step, q, adl=()):
+        return NS(step=step, quantity=q, mark=100.0, close_price=90.0,
+                  adl_accounts=tuple(range(len(adl))), adl_amounts=tuple(adl))
+
+    # liquidations at 20 s and 40 s, a 160 s gap, then a cascade from 200 s, ADL at 260 s
+    ref = NS(events=[ev(1, 1.0), ev(2, 1.0), ev(10, 2.0), ev(11, 3.0), ev(13, 1.0, (0.5, 0.25))])
+    t = rp.adl_timing(ref, path, cascade_s=100.0, policy="queue_hyperliquid")
+    assert t == {"first_adl_after_recorded_start_s": 160.0, "cascade_to_adl_s": 60.0,
+                 "cascade_start_s": 200.0}
+    line = rp.event_timeline(ref, path, "queue_hyperliquid")
+    np.testing.assert_allclose(line["liquidated"], [100, 100, 200, 300, 100])
+    np.testing.assert_allclose(line["adl"], [0, 0, 0, 0, 0.75 * 90.0])  # contracts x close
+    assert rp.event_timeline(ref, path, "pro_rata")["adl"][-1] == 0.75  # a haircut in USD
+    none = rp.adl_timing(NS(events=ref.events[:4]), path, 100.0, "queue_hyperliquid")
+    assert all(math.isnan(v) for v in none.values())
+
+
 # ----------------------------------------------------------------------------- impact law
 
 

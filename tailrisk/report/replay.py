@@ -48,13 +48,11 @@ def _hour_ticks(ax) -> None:
 
 
 def _events(res):
-    ev = {"t": [], "liq": [], "adl": [], "n_adl": []}
-    for e in res.reference.events:
-        ev["t"].append(res.path.times_s[e.step])
-        ev["liq"].append(e.quantity * e.mark)
-        ev["adl"].append(sum(e.adl_amounts) * e.close_price if e.phi > 0 else 0.0)
-        ev["n_adl"].append(len(e.adl_accounts))
-    return {k: np.asarray(v, np.float64) for k, v in ev.items()}
+    from ..studies.replay import event_timeline
+
+    ev = event_timeline(res.reference, res.path, res.venue.policy)
+    return {"t": ev["time_s"], "liq": ev["liquidated"], "adl": ev["adl"],
+            "n_adl": ev["adl_accounts"]}
 
 
 def _cascade_s(res) -> float:

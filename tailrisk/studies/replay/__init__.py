@@ -34,5 +34,6 @@ from ._study import BINANCE_DIR as BINANCE_DIR
 from ._study import HYPERLIQUID_DIR as HYPERLIQUID_DIR
 from ._study import ReplayResult as ReplayResult
 from ._study import adl_timing as adl_timing
+from ._study import event_timeline as event_timeline
 from ._study import replay_data_dir as replay_data_dir
 from ._study import run_replay as run_replay

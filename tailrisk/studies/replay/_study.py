@@ -85,14 +85,18 @@ class ReplayResult:
         return comparison_rows(self)
 
 
-def _event_times(ref, path: RecordedPath) -> dict[str, np.ndarray]:
-    """Per liquidation batch of the reference: time (s since the window start), liquidated
-    notional (USD, at the mark), ADL'd notional (USD) and accounts ADL'd."""
+def event_timeline(ref, path: RecordedPath, policy: str) -> dict[str, np.ndarray]:
+    """Per liquidation batch of a reference run: ``time_s`` (since the window's start),
+    ``liquidated`` (notional at the mark, USD), ``adl`` (ADL'd notional, USD: contracts closed x
+    close price, or the haircut for a PnL-space policy) and ``adl_accounts`` (accounts touched)."""
+    from ...venue import CONTRACT_POLICIES
+
     t, liq, adl, n_adl = [], [], [], []
     for e in ref.events:
         t.append(path.times_s[e.step])
         liq.append(e.quantity * e.mark)
-        adl.append(sum(a for a in e.adl_amounts) * e.close_price if e.phi > 0 else 0.0)
+        amount = float(sum(e.adl_amounts))
+        adl.append(amount * e.close_price if policy in CONTRACT_POLICIES else amount)
         n_adl.append(len(e.adl_accounts))
     return {k: np.asarray(v, np.float64) for k, v in
             (("time_s", t), ("liquidated", liq), ("adl", adl), ("adl_accounts", n_adl))}
@@ -102,7 +106,7 @@ def _event_times(ref, path: RecordedPath) -> dict[str, np.ndarray]:
 CASCADE_GAP_S = 60.0
 
 
-def adl_timing(ref, path: RecordedPath, cascade_s: float) -> dict[str, float]:
+def adl_timing(ref, path: RecordedPath, cascade_s: float, policy: str) -> dict[str, float]:
     """When the model's first ADL came, two ways (seconds; NaN without ADL):
 
     ``first_adl_after_recorded_start_s``: the first ADL's time minus the recorded first
@@ -112,7 +116,7 @@ def adl_timing(ref, path: RecordedPath, cascade_s: float) -> dict[str, float]:
     (going back from it through liquidation batches no more than :data:`CASCADE_GAP_S` apart)
     to that ADL; ``cascade_start_s``: that start, seconds since the window's start.
     """
-    ev = _event_times(ref, path)
+    ev = event_timeline(ref, path, policy)
     out = {"first_adl_after_recorded_start_s": math.nan, "cascade_to_adl_s": math.nan,
            "cascade_start_s": math.nan}
     adl = ev["time_s"][ev["adl_accounts"] > 0]
@@ -247,7 +251,7 @@ def run_replay(exp, *, paths: int | None = None, progress=None) -> ReplayResult:
             prices = np.r_[s0, np.exp(x[i])]
             r = ref if i == 0 else simulate_path_reference(acc, venue, prices, seed=run.seed,
                                                            path=i, dt=dt_years)
-            timing.append(adl_timing(r, path, cascade))
+            timing.append(adl_timing(r, path, cascade, venue.policy))
             per_acc.append(_adl_per_account(acc, r, venue.policy))
     timings["monte_carlo_reference_s"] = time.perf_counter() - t0
     mc_reference = {k: np.array([t[k] for t in timing], np.float64)
