@@ -227,7 +227,7 @@ def _timing_page(res):
 def _impact_page(res):
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(1, 1)
+    fig, (ax, ax2) = plt.subplots(1, 2)
     fit = res.fit
     rp = res.experiment.replay
     fig.suptitle(f"Impact from the recorded book depth (Binance BTCUSDT, {rp.start}"
@@ -253,12 +253,32 @@ def _impact_page(res):
     ax.set_ylabel("price move [%]")
     ax.set_ylim(0, 12)
     ax.legend(fontsize=style.LEGEND_SMALL_SIZE, loc="upper left")
+    ax.set_title("the window: bands and the fitted law", fontsize=style.PANEL_TITLE_SIZE)
+    hrs = res.depth_hours
+    if hrs:
+        h = (hrs["hour_ms"] // 3_600_000) % 24 + 0.5
+        for side, colour in (("bid", style.ORANGE), ("ask", style.BLUE)):
+            ax2.plot(h, hrs[f"{side}_1pct"], "o-", color=colour, ms=3,
+                     label=f"{side}s within 1%")
+            ax2.plot(h, hrs[f"{side}_5pct"], "s--", color=colour, ms=3,
+                     label=f"{side}s within 5%")
+        a, b = (_minutes_utc(res, [0.0, 60.0 * rp.minutes]))
+        ax2.axvspan(a, b, color=style.GREY, alpha=0.12, lw=0, label="replay window")
+        ax2.set_yscale("log")
+        ax2.yaxis.set_major_formatter(usd_tick)
+        ax2.set_xlim(0, 24)
+        ax2.set_xlabel("hour of 2025-10-10 [UTC]; gaps: no valid snapshot that hour")
+        ax2.set_ylabel("median cumulative notional [USD]")
+        ax2.legend(fontsize=style.LEGEND_SMALL_SIZE, loc="lower left")
+        ax2.set_title("the book through the day (valid snapshots only)",
+                      fontsize=style.PANEL_TITLE_SIZE)
     text = ("Each point: the notional resting within p% of mid, whose sale walks the price by "
             "p%. A snapshot counts when all five bands of a side are inside their own price range "
             "around the recorded mark and cumulative; on 2025-10-10 the 1-3% bid bands hold one "
             "stale order at 121,364 USD from 19:15 UTC on, so the bids of the evening are left out "
             "and the asks stand in for them. Beyond 5% the law is extrapolated. Binance's book, "
-            "not Hyperliquid's (which the data do not hold).")
+            "not Hyperliquid's (which the data do not hold). The kernel takes one law for the "
+            "whole window (it has no time-varying depth); replay.json keeps the law of each hour.")
     fig.text(0.07, 0.03, textwrap.fill(text, 160), fontsize=style.NOTE_SIZE, color=style.GREY)
     style.panel_grid(fig, bottom=0.17)
     style.footer(fig, res)

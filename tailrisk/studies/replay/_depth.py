@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DEPTH_FILE", "DepthFit", "fit_impact", "load_depth", "snapshot_marks"]
+__all__ = ["DEPTH_FILE", "DepthFit", "depth_by_hour", "fit_impact", "load_depth", "snapshot_marks"]
 
 DEPTH_FILE = "BTCUSDT-bookDepth-2025-10-10.csv"
 #: slack on a band's price range for the USDT/USD basis and the 30 s between mark and snapshot
@@ -148,3 +148,26 @@ def fit_impact(depth: dict[str, np.ndarray], marks: np.ndarray, start_ms: int,
     eta, beta = fits[used]
     return DepthFit(eta=eta, beta=beta, depth=float(bands[used][0]), used=used, bands=bands,
                     snapshots=counts, fits=fits)
+
+
+def depth_by_hour(depth: dict[str, np.ndarray], marks: np.ndarray) -> dict[str, np.ndarray]:
+    """The book through the day: per UTC hour of the file, each side's median notional within 1%
+    and within 5% (USD) over its valid snapshots (NaN where none is valid), and the impact law
+    fitted to that hour as :func:`fit_impact` fits a window (``eta``, ``beta`` of the side it
+    would use; NaN where neither side has 10 valid snapshots). Shapes (hours,)."""
+    day0 = int(depth["time_ms"].min()) // 3_600_000 * 3_600_000
+    hours = np.arange(day0, int(depth["time_ms"].max()) + 1, 3_600_000)
+    out = {k: np.full(hours.size, np.nan) for k in
+           ("bid_1pct", "bid_5pct", "ask_1pct", "ask_5pct", "eta", "beta")}
+    out["hour_ms"] = hours
+    out["side"] = np.array([""] * hours.size, dtype=object)
+    for i, h in enumerate(hours):
+        try:
+            fit = fit_impact(depth, marks, int(h), int(h) + 3_600_000)
+        except ValueError:
+            continue
+        for side in ("bid", "ask"):
+            out[f"{side}_1pct"][i] = fit.bands[side][0]
+            out[f"{side}_5pct"][i] = fit.bands[side][-1]
+        out["eta"][i], out["beta"][i], out["side"][i] = fit.eta, fit.beta, fit.used
+    return out

@@ -51,7 +51,16 @@ def replay_summary(res) -> dict[str, Any]:
                    "steps": res.path.steps, "step_s": res.path.dt_seconds},
         "impact_fit": {"side": res.fit.used, "eta": res.fit.eta, "beta_impact": res.fit.beta,
                        "depth_usd": res.fit.depth, "snapshots": res.fit.snapshots,
-                       "band_notional_usd": {k: list(v) for k, v in res.fit.bands.items()}},
+                       "band_notional_usd": {k: list(v) for k, v in res.fit.bands.items()},
+                       "by_hour_utc": [
+                           {"hour": int(h // 3_600_000 % 24), "side": str(sd), "eta": float(e),
+                            "beta_impact": float(b), "bid_1pct_usd": float(b1),
+                            "bid_5pct_usd": float(b5), "ask_1pct_usd": float(a1),
+                            "ask_5pct_usd": float(a5)}
+                           for h, sd, e, b, b1, b5, a1, a5 in zip(
+                               *(res.depth_hours.get(k, ()) for k in (
+                                   "hour_ms", "side", "eta", "beta", "bid_1pct", "bid_5pct",
+                                   "ask_1pct", "ask_5pct")), strict=True)]},
         "population": {"longs": int(longs.sum()), "shorts": int((~longs).sum()),
                        "long_scale": res.scale,
                        "long_notional_usd": float(np.sum((acc.quantity * acc.entry)[longs])),

@@ -31,7 +31,7 @@ import numpy as np
 from ..._shared_data import shared_data_dir
 from ._bootstrap import bootstrap_log_prices
 from ._compare import HAIRCUT_QUANTILES, comparison_rows
-from ._depth import DepthFit, fit_impact, load_depth, snapshot_marks
+from ._depth import DepthFit, depth_by_hour, fit_impact, load_depth, snapshot_marks
 from ._figures import RecordedFigures, load_recorded_figures
 from ._population import long_open_interest, matched_accounts, scaled
 from ._recorded import RecordedPath, load_klines, recorded_path, utc_minute
@@ -77,6 +77,8 @@ class ReplayResult:
     model_adl_per_account: np.ndarray
     mc_adl_per_account: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
+    #: the book through the day (:func:`._depth.depth_by_hour`)
+    depth_hours: dict[str, np.ndarray] = field(default_factory=dict)
     is_replay: bool = True
 
     def comparison(self) -> list[dict[str, Any]]:
@@ -184,7 +186,9 @@ def run_replay(exp, *, paths: int | None = None, progress=None) -> ReplayResult:
     start, end = utc_minute(rp.start), utc_minute(rp.end)
     path = recorded_path(klines, start, end, rp.path)
     depth = load_depth(bdir / rp.depth)
-    fit = fit_impact(depth, snapshot_marks(depth, klines), start, end)
+    marks = snapshot_marks(depth, klines)
+    fit = fit_impact(depth, marks, start, end)
+    hourly = depth_by_hour(depth, marks)
     recorded = load_recorded_figures(hdir)
     users = load_hyperliquid_users(hdir)
     timings["load_s"] = time.perf_counter() - t0
@@ -267,7 +271,7 @@ def run_replay(exp, *, paths: int | None = None, progress=None) -> ReplayResult:
         mc=mc_arr, mc_reference=mc_reference,
         model_adl_per_account=_adl_per_account(acc, ref, venue.policy),
         mc_adl_per_account=np.concatenate(per_acc) if per_acc else np.zeros(0),
-        timings=timings,
+        timings=timings, depth_hours=hourly,
     )
 
 
