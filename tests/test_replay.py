@@ -345,3 +345,20 @@ n_accounts = 10
     assert res.exit_code == 1
     assert "binance_oct2025_theglory: not found" in res.output
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.shared_data
+@needs_data
+def test_model_paths_start_at_the_recorded_price(small_replay):
+    from tailrisk.studies.replay._study import _mc_log_prices
+
+    res, _ = small_replay
+    data = json.loads(json.dumps(BASE))
+    data["replay"]["monte_carlo"] = "model"
+    exp = parse_config(data, "<model>")
+    x = _mc_log_prices(exp, res.path, np.arange(4))
+    np.testing.assert_array_equal(x[0], np.log(res.path.prices[1:]))  # path 0: recorded
+    assert x.shape == (4, res.path.steps) and np.all(np.isfinite(x))
+    # GBM at sigma 0.6 a year over 20 s steps: the first step is within 1% of the recorded start
+    assert np.all(np.abs(x[1:, 0] - math.log(res.path.prices[0])) < 0.01)
+    assert not np.array_equal(x[1], x[2])

@@ -158,7 +158,7 @@ def _mc_log_prices(exp, path: RecordedPath, index: np.ndarray) -> np.ndarray:
     model = exp.model.model_copy(update={"s0": s0})
     x = np.asarray(log_prices(stream_key(exp.run.seed, STREAM_PRICE), model,
                               jnp.asarray(index, jnp.uint32), path.steps,
-                              path.dt_seconds / _YEAR_S, "float64"), np.float64)
+                              path.dt_seconds / _YEAR_S, exp.run.dtype), np.float64).copy()
     recorded = index == 0
     if recorded.any():
         x[recorded] = np.log(path.prices[1:])
