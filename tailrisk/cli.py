@@ -910,6 +910,8 @@ def replay_cmd(ctx: click.Context, config: Path, paths: int | None, out: Path, r
              "MC median": r["mc_median"], "MC 5%": r["mc_p05"], "MC 95%": r["mc_p95"],
              "unit": r["unit"]} for r in res.comparison()]
     click.echo(format_table(rows))
+    for r in res.comparison():
+        click.echo(f"why ({r['metric']}): {r['why']}")
     click.echo(f"replay complete ({res.timings['total_s']:.1f} s): {run_dir}")
     if report:
         from .report.replay import build_replay_report
