@@ -57,6 +57,10 @@ class ReplayConfig(_Frozen):
     #: bootstrap blocks and how far (minutes) a block may come from its recorded time
     block_minutes: Annotated[int, Field(ge=1, le=600)] = 10
     reach_minutes: Annotated[int, Field(ge=0, le=2880)] = 30
+    #: the liquidation engine unwinds at most the recorded book's notional within 5% per side
+    #: per check (venue.capacity, if smaller, stays), so the fitted impact law is never used
+    #: beyond the bands it was fitted to; the rest waits in the backlog for the next check
+    capacity_from_book: bool = True
     #: accounts per side (longs, and shorts matched to Hyperliquid's deleveraged accounts)
     n_accounts: Annotated[int, Field(ge=10, le=100_000)] = 2000
     #: the longs' notional at entry, USD; absent: calibrated so that the recorded path

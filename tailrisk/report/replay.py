@@ -313,7 +313,8 @@ def differences_text(res) -> str:
         f"Hyperliquid's first liquidation (recorded: {dl['recorded']:.1f} s; MC median "
         f"{num(dl['mc_median'])} s), {num(own['model_recorded_path'])} s after its own cascade "
         "began. Its constant fund runs dry on the first large batch, while Hyperliquid's HLP "
-        "vault absorbed the first minute; the model sees 20 s steps of 1-minute bars.",
+        "vault absorbed the first minute; the fund (venue.fund) is an assumption that decides "
+        "whether ADL happens at all. The model sees 20 s steps of 1-minute bars.",
         f"ADL'd notional per account: median model {usd(med['model_recorded_path'])} against "
         f"{usd(med['recorded'])} recorded (all coins).",
         "Impact comes from Binance's BTCUSDT book, not Hyperliquid's, as one constant curve over "

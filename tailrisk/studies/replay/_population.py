@@ -1,11 +1,13 @@
 """The replay's accounts: matched to Hyperliquid's per-account ADL data, scaled to the venue.
 
-The shapes come from :func:`tailrisk.studies.hyperliquid._matched_population` (reused, not
-copied): the shorts, the side Hyperliquid deleveraged on 2025-10-10, get the data's position
-sizes (a lognormal through the quartiles of ``account value x real-time leverage``, with the
-data's share of whales above 1M USD) and a leverage mix back-solved so that their effective
-leverage after the day's fall has the data's quantiles; the longs get the generator's default
-leverage mix (2-100x) and sizes, since the data describe only the deleveraged side.
+The shorts come from :func:`tailrisk.studies.hyperliquid._matched_population` (reused, not
+copied): the side Hyperliquid deleveraged on 2025-10-10 gets the data's position sizes (a
+lognormal through the quartiles of ``account value x real-time leverage``, with the data's share
+of whales above 1M USD) and a leverage mix back-solved so that their effective leverage after the
+day's fall has the data's quantiles. The longs, which the data do not describe, get the
+generator's default leverage mix (2-100x) and lognormal sizes without its Pareto whales: scaled
+up to the venue, a whale would be one account of a third of the open interest, liquidated in one
+piece whatever the engine's capacity.
 
 Scale: the shorts keep the data's sizes (``replay.n_accounts`` of them; Hyperliquid deleveraged
 2,081 BTC accounts, ``adl_by_coin_REALTIME.csv``), and the longs' quantities, which the data do
@@ -30,9 +32,19 @@ __all__ = ["long_open_interest", "matched_accounts", "scaled"]
 def matched_accounts(users: dict[str, np.ndarray], n_accounts: int, s0: float, drop: float,
                      seed: int):
     """``n_accounts`` longs and ``n_accounts`` shorts (cohorts "long", "short"), unscaled."""
+    from ...venue import PopulationConfig, generate_population
+    from ...venue._accounts import Accounts
     from ..hyperliquid import _matched_population
 
-    return _matched_population(users, n_accounts, s0, drop, seed)
+    matched = _matched_population(users, n_accounts, s0, drop, seed)
+    shorts = matched.take(np.flatnonzero(matched.side < 0))
+    longs = generate_population(
+        PopulationConfig(n_accounts=n_accounts, long_share=1.0, whale_share=0.0,
+                         cohort_leverage_edges=()), s0, seed)
+    cat = {f: np.r_[getattr(longs, f), getattr(shorts, f)]
+           for f in ("side", "quantity", "entry", "leverage", "mmr", "exempt", "recourse", "cap")}
+    return Accounts(**cat, cohort=np.r_[np.zeros(longs.n, np.int64), np.ones(shorts.n, np.int64)],
+                    cohort_names=("long", "short"))
 
 
 def long_open_interest(acc) -> float:

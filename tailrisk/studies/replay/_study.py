@@ -193,8 +193,10 @@ def run_replay(exp, *, paths: int | None = None, progress=None) -> ReplayResult:
     users = load_hyperliquid_users(hdir)
     timings["load_s"] = time.perf_counter() - t0
 
-    venue = exp.venue.model_copy(update={"eta": fit.eta, "beta_impact": fit.beta,
-                                         "depth": fit.depth})
+    update = {"eta": fit.eta, "beta_impact": fit.beta, "depth": fit.depth}
+    if rp.capacity_from_book:  # the law is never used past the recorded 5% band
+        update["capacity"] = min(exp.venue.capacity, float(fit.bands[fit.used][-1]))
+    venue = exp.venue.model_copy(update=update)
     s0 = float(path.prices[0])
     drop = 1.0 - float(path.prices.min()) / s0
     base_acc = matched_accounts(users, rp.n_accounts, s0, drop, run.seed)
