@@ -283,6 +283,16 @@ def test_replay_run_conserves_money_and_kernel_equals_reference(small_replay):
     assert res.mc["liquidated_notional"].shape == (64,)
     assert np.all(np.isfinite(res.mc["liquidated_notional"]))
     assert res.mc_reference["cascade_to_adl_s"].shape == (3,)
+    # the engine never unwinds more than the recorded 5% depth a check (plus the account that
+    # crosses it): the impact law stays within the bands it was fitted to
+    cap = res.fit.bands[res.fit.used][-1]
+    assert res.venue.capacity == cap
+    acc = res.accounts
+    biggest = float(np.max(acc.quantity * acc.entry)) * 1.5
+    by_check: dict[tuple[int, int], float] = {}
+    for e in ref.events:
+        by_check[(e.step, e.side)] = by_check.get((e.step, e.side), 0.0) + e.quantity * e.mark
+    assert max(by_check.values()) <= cap + biggest
     # the event times are multiples of the 20 s grid
     t = res.mc_reference["cascade_to_adl_s"]
     assert np.all(np.isnan(t) | (np.abs(t / 20.0 - np.round(t / 20.0)) < 1e-9))
