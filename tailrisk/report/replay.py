@@ -202,7 +202,8 @@ def _timing_page(res):
         ok = np.isfinite(d)
         if ok.any():
             lo, hi = min(d[ok].min(), 0.0), max(d[ok].max(), 2 * rec)
-            bins = np.arange(lo - step, hi + 2 * step, step) - step / 2
+            width = step * max(1, math.ceil((hi - lo) / step / 60))  # at most about 60 bins
+            bins = np.arange(lo - width, hi + 2 * width, width) - width / 2
             a.hist(d[ok], bins=bins, color=style.BLUE, alpha=0.8,
                    label=f"model, MC reference paths with ADL ({ok.sum()} of {d.size})")
         a.axvline(rec, color=style.ORANGE, lw=style.CURVE_LW, label=f"recorded: {rec:.1f} s")
