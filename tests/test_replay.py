@@ -372,3 +372,14 @@ def test_model_paths_start_at_the_recorded_price(small_replay):
     # GBM at sigma 0.6 a year over 20 s steps: the first step is within 1% of the recorded start
     assert np.all(np.abs(x[1:, 0] - math.log(res.path.prices[0])) < 0.01)
     assert not np.array_equal(x[1], x[2])
+
+
+def test_replay_modules_import_on_their_own_and_cheaply():
+    import subprocess
+    import sys
+
+    for first in ("tailrisk.studies.replay", "tailrisk.report.replay", "tailrisk.config.replay"):
+        code = (f"import sys, {first}; import tailrisk.studies.replay, tailrisk.report.replay; "
+                "heavy = [m for m in ('matplotlib', 'jax', 'arviz') if m in sys.modules]; "
+                "assert not heavy, heavy")
+        subprocess.run([sys.executable, "-c", code], check=True)
