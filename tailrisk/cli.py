@@ -354,6 +354,9 @@ def run_cmd(
         raise click.UsageError("give either CONFIG or --quickstart (not both)")
     source = quickstart_path() if quickstart else config
     exp = load_config(source)
+    if exp.replay is not None:  # a replay of recorded prices (docs/replay.md)
+        ctx.invoke(replay_cmd, config=source, paths=None, out=out, report=report, quiet=quiet)
+        return
     from .runner import check_memory, run_dir_for, run_experiment
 
     # jax.distributed starts before any JAX call (the memory check asks JAX for its device)
@@ -1021,6 +1024,60 @@ def hyperliquid_cmd(data: Path | None, accounts: int, drop: float, out: Path) ->
     for note in cmp.notes:
         click.echo(f"note: {note}")
     _write_rows(cmp.rows, out / "hyperliquid_20251010" / "hyperliquid.parquet")
+
+
+# ----------------------------------------------------------------------------- replay
+
+
+@main.command("replay")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--paths", type=click.IntRange(min=1), help="Monte Carlo paths (default run.paths).")
+@_OUT_OPTION
+@click.option("--report/--no-report", default=True, show_default=True,
+              help="Write report.pdf into the run folder.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the table and the paths.")
+@click.pass_context
+def replay_cmd(ctx: click.Context, config: Path, paths: int | None, out: Path, report: bool,
+               quiet: bool) -> None:
+    """Replay the recorded 2025-10-10 crash through the venue of CONFIG (a [replay] table).
+
+    Writes OUT/<run.name>-<config hash>/replay.json (the comparison with what Hyperliquid
+    recorded), replay.npz and report.pdf. `tailrisk run CONFIG` does the same. Needs the shared
+    data (TAILRISK_SHARED_DATA or replay.data; docs/replay.md).
+    """
+    from .config import parse_config
+    from .runner import run_dir_for
+    from .studies.replay import run_replay, write_replay
+
+    exp = _load_or_exit(config)
+    if exp.replay is None:
+        raise click.UsageError(f"{config}: no [replay] table (see docs/replay.md)")
+    if paths is not None:
+        data = exp.to_dict()
+        data["run"].update(paths=paths, chunk_size=min(exp.run.chunk_size, paths))
+        try:
+            exp = parse_config(data, f"{config} with --paths {paths}")
+        except ConfigError as err:
+            _config_error(err)
+    run_dir = run_dir_for(exp, out)
+    ctx.meta[RUN_DIR_KEY] = run_dir
+    say = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
+    try:
+        res = run_replay(exp, progress=say)
+    except FileNotFoundError as err:
+        raise click.ClickException(str(err)) from None
+    write_replay(res, run_dir)
+    rows = [{"metric": r["metric"], "recorded": r["recorded"], "model": r["model_recorded_path"],
+             "MC median": r["mc_median"], "MC 5%": r["mc_p05"], "MC 95%": r["mc_p95"],
+             "unit": r["unit"]} for r in res.comparison()]
+    click.echo(format_table(rows))
+    for r in res.comparison():
+        click.echo(f"why ({r['metric']}): {r['why']}")
+    click.echo(f"replay complete ({res.timings['total_s']:.1f} s): {run_dir}")
+    if report:
+        from .report.replay import build_replay_report
+
+        click.echo(f"report: {build_replay_report(res, run_dir / 'report.pdf')}")
 
 
 if __name__ == "__main__":  # pragma: no cover

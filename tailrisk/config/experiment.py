@@ -22,6 +22,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from ._base import Frozen as _Frozen
 from .errors import ConfigError
 from .models import MODEL_NAMES, ModelConfig
+from .replay import ReplayConfig
 from .run import RunConfig
 from .venue import VenueConfig
 
@@ -83,10 +84,14 @@ class Experiment(_Frozen):
     venue: VenueConfig | None = None
     #: an optional parameter grid for ``tailrisk sweep``
     sweep: SweepConfig | None = None
+    #: a replay of recorded prices (docs/replay.md); needs a [venue]
+    replay: ReplayConfig | None = None
 
     @model_validator(mode="after")
     def _scale_over_the_horizon(self) -> Experiment:
         problems = _horizon_problems(self)
+        if self.replay is not None and self.venue is None:
+            problems.append("replay: needs a [venue] table (the venue that replays the day)")
         if problems:
             raise ValueError("\n".join(problems))
         return self
