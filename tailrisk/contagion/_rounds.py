@@ -136,7 +136,7 @@ def network_rounds(top: Topology, out: Outcomes, *, dtype=None) -> dict[str, np.
     loss = np.maximum(-leg, 0.0)
     # what the custodian covers of each leg's loss, and what the hedger owes beyond it
     has_c = top.leg_custodian >= 0
-    holds = np.where(has_c, top.custodian_holds[np.maximum(top.leg_custodian, 0)], 0.0)
+    holds = np.append(top.custodian_holds, 0.0)[top.leg_custodian]  # -1: the padded 0
     cust_part = np.where(has_c, np.minimum(loss, holds), 0.0)
     hedger_part = np.where(has_c, loss - cust_part, np.maximum(loss - top.leg_margin, 0.0))
     link_gain = np.zeros((p, nv))
@@ -178,8 +178,8 @@ def network_rounds(top: Topology, out: Outcomes, *, dtype=None) -> dict[str, np.
         liab[:, top.leg_venue, hv] += venue_pays
         liab[:, hv, top.leg_venue] += hedger_part
         cust_ent = nv + nh + np.maximum(top.leg_custodian, 0)
-        leg_refused = np.where(has_c[None, :], refused[:, np.maximum(top.leg_custodian, 0)]
-                               if nc else False, False)
+        leg_refused = np.concatenate([refused, np.zeros((p, 1), bool)], axis=1)[
+            :, top.leg_custodian]  # -1: the padded column, never refused
         cust_pays = np.where(leg_refused, 0.0, cust_part)
         if has_c.any():
             np.add.at(liab, (slice(None), cust_ent[has_c], top.leg_venue[has_c]),
