@@ -640,6 +640,48 @@ def hyperliquid_cmd(data: Path | None, accounts: int, drop: float, out: Path) ->
         click.echo(f"note: {note}")
     _write_rows(cmp.rows, out / "hyperliquid_20251010" / "hyperliquid.parquet")
 
+# ----------------------------------------------------------------------------- issue 14: many
+# venues linked by hedgers, custodians, credit lines and runs (tailrisk/contagion/)
+
+
+@main.command("contagion")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@_OUT_OPTION
+@click.option("--cut-links", is_flag=True,
+              help="Cut every link (the baseline: the same venues in isolation, same paths).")
+@click.option("--report/--no-report", default=True, show_default=True,
+              help="Write report.pdf (the contagion pages) into the run folder.")
+def contagion_cmd(config: Path, out: Path, cut_links: bool, report: bool) -> None:
+    """Simulate the network in CONFIG (venues, hedgers, custodians, credit lines, runs), clear
+    the links on every path and print P(k venues fail), systemic loss and amplification (USD).
+
+    Writes <out>/<run.name>-<config hash>/: network.npz (per-path arrays), summary.json,
+    manifest.json and report.pdf, each atomically. See docs/contagion.md.
+    """
+    from .config.network import load_network_config, parse_network_config
+
+    try:
+        exp = load_network_config(config)
+        if cut_links:
+            data = exp.to_dict()
+            data.setdefault("network", {})["links"] = False
+            exp = parse_network_config(data, f"{config} (--cut-links)")
+    except ConfigError as err:
+        _config_error(err)
+    from .contagion import network_summary, run_network, summary_lines
+    from .contagion._store import save_network_run
+
+    result = run_network(exp, progress=True)
+    summary = network_summary(result)
+    run_dir = save_network_run(result, out, summary)
+    click.echo("\n".join(summary_lines(summary)))
+    click.echo(f"simulation and clearing: {result.wall_s:.1f} s")
+    if report:
+        from .report.contagion import build_network_report
+
+        click.echo(f"report: {build_network_report(result, run_dir / 'report.pdf')}")
+    click.echo(f"run folder: {run_dir}")
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

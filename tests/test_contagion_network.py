@@ -92,3 +92,23 @@ def test_money_adds_up_and_links_matter(runs):
     assert (p["link_loss"].sum(axis=1) > 0).mean() > 0.05
     s = network_summary(linked)
     assert abs(sum(s["p_fail_linked"]) - 1) < 1e-12 and s["amplification"] >= 1
+
+
+def test_run_folder_and_report_pages(runs, tmp_path):
+    from tailrisk.contagion import summary_lines
+    from tailrisk.contagion._store import load_network_run, save_network_run
+    from tailrisk.report.contagion import build_network_report, network_pages
+
+    linked, _ = runs
+    summary = network_summary(linked)
+    run_dir = save_network_run(linked, tmp_path, summary)
+    back = load_network_run(run_dir)
+    for key, arr in linked.paths.items():
+        np.testing.assert_array_equal(back.paths[key], arr, err_msg=key)
+    assert any("amplification" in line for line in summary_lines(summary))
+    assert [p.title for p in network_pages(back)] == [
+        "Contagion: venues failing and systemic loss",
+        "Contagion: haircuts per venue, links cut vs with links",
+        "Contagion: the network and the loss per link"]
+    pdf = build_network_report(back, tmp_path / "report.pdf")
+    assert pdf.read_bytes().count(b"/Type /Page") >= 3

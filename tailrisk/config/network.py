@@ -11,6 +11,8 @@ contracts.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -35,6 +37,7 @@ __all__ = [
     "RunLinkConfig",
     "is_network_document",
     "load_network_config",
+    "network_config_hash",
     "parse_network_config",
 ]
 
@@ -276,6 +279,12 @@ def parse_network_config(data: dict[str, Any], source: str = "<network>") -> Net
     if problems:
         raise ConfigError(source, problems)
     return exp
+
+
+def network_config_hash(exp: NetworkExperiment) -> str:
+    """A stable hash of the validated network configuration (hex, 16 characters)."""
+    blob = json.dumps(exp.to_dict(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def load_network_config(path: str | Path) -> NetworkExperiment:

@@ -45,6 +45,12 @@ class NetworkResult:
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def config_hash(self) -> str:
+        from ..config.network import network_config_hash
+
+        return network_config_hash(self.experiment)
+
+    @property
     def n_paths(self) -> int:
         return len(self.paths["converged"])
 
