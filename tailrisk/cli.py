@@ -327,7 +327,7 @@ def _knob(name: str, value: Any) -> str:
 @main.command("bench")
 @click.option(
     "--what",
-    type=click.Choice(("paths", "venue", "all")),
+    type=click.Choice(("paths", "venue", "contagion", "all")),
     default="all",
     show_default=True,
     help="Which kernels to time.",
@@ -425,6 +425,16 @@ def bench_cmd(what: str, n_paths: int, steps: int, n_accounts: int, chunk: int, 
                 click.echo(f"\nvenue kernel, {n_paths:,} paths x {steps} steps (medians):")
                 click.echo(format_table(rows))
                 out["venue_rows"] = rows
+    if what == "contagion":  # not in "all": minutes at its default size
+        from .contagion.bench import bench_contagion
+
+        click.echo(f"\ncontagion: 10 venues, 100 linked entities, {n_paths:,} paths x {steps} "
+                   f"steps x {n_accounts:,} accounts a venue, chunks of {chunk:,}")
+        rows = bench_contagion(n_paths=n_paths, chunk=chunk, steps=steps, n_accounts=n_accounts,
+                               repeats=repeats, on_row=lambda r: click.echo(
+                                   f"  {r['case']}: {r['seconds']:.3f} s", err=True))
+        click.echo(format_table(rows))
+        out["contagion_rows"] = rows
     if json_out is not None:
         _write_json(json_out, out)
         click.echo(f"json: {json_out}")

@@ -121,3 +121,18 @@ def test_bad_input_names_the_argument():
         clear(L3, E3, O3, method="gauss")
     with pytest.raises(ValueError, match=r"eisenberg_noe.*alpha"):
         clear(L3, E3, O3, alpha=0.5)
+
+
+def test_the_warm_start_only_saves_solves():
+    # the pure fictitious default algorithm (no guessed first set) gives the same clearing
+    import jax.numpy as jnp
+
+    from tailrisk.contagion._clearing import _fictitious_default
+
+    l, e, o = _random_networks(np.random.default_rng(11), 256, 6)
+    args = [jnp.asarray(x, jnp.float32) for x in (l, e, o, np.ones_like(e), np.ones_like(e))]
+    cold = _fictitious_default(*args, tol=1e-5, warm=0)
+    warm = _fictitious_default(*args, tol=1e-5)
+    np.testing.assert_allclose(np.asarray(warm[0]), np.asarray(cold[0]), rtol=2e-5, atol=1e-3)
+    np.testing.assert_array_equal(np.asarray(warm[2]), np.asarray(cold[2]))
+    assert np.asarray(warm[3]).sum() < np.asarray(cold[3]).sum()  # fewer linear solves

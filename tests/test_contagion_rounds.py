@@ -140,5 +140,7 @@ def test_paths_are_independent_of_the_batch():
     parts = [network_rounds(top, dataclasses.replace(out, **{
         f.name: getattr(out, f.name)[s] for f in dataclasses.fields(out) if f.name != "floor"}))
         for s in (slice(0, 37), slice(37, 300))]
+    blocks = network_rounds(top, out, block=64)  # the memory bound's blocks
     for key, arr in whole.items():
         np.testing.assert_array_equal(arr, np.concatenate([q[key] for q in parts]), err_msg=key)
+        np.testing.assert_array_equal(arr, blocks[key], err_msg=key)

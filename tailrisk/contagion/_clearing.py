@@ -18,7 +18,9 @@ comes from the fictitious default algorithm used here: start with nobody in defa
 everybody paying in full; put into default everyone whose assets at the current payments fall
 short; solve the linear system of the defaulters' payments with the others paying in full; repeat
 until the set of defaulters stops growing (at most ``n`` rounds, and exact: each round is a
-linear solve, not an iteration to a tolerance).
+linear solve, not an iteration to a tolerance). The first set of defaulters is guessed by a
+few steps of the clearing map from full payment (each guess is a subset of the final set, so the
+answer is the same; usually one solve then finishes).
 
 Most paths of a Monte Carlo run have nobody in default at full payment. The first pass (cheap,
 one matrix-vector product a path) finds them; only the other paths are gathered (on the host,
@@ -38,6 +40,8 @@ import numpy as np
 __all__ = ["METHODS", "Clearing", "clear", "default_tolerance"]
 
 METHODS = ("eisenberg_noe", "rogers_veraart")
+#: steps of the clearing map that guess the defaulters before the first linear solve
+WARM_START = 32
 
 
 class Clearing(NamedTuple):
@@ -45,9 +49,10 @@ class Clearing(NamedTuple):
 
     payments ``(P, n, n)``: what ``i`` pays ``j``, USD. paid ``(P, n)``: each entity's total
     payment, outside creditors included, USD. owed ``(P, n)``: ``pbar``, what it owed in all.
-    defaulted ``(P, n)``: paid less than it owed. rounds ``(P,)``: rounds of the fictitious
-    default algorithm (0 on paths where everybody pays in full). converged ``(P,)``: the set of
-    defaulters stopped growing within ``n`` rounds (always true in exact arithmetic).
+    defaulted ``(P, n)``: paid less than it owed. rounds ``(P,)``: linear solves of the
+    fictitious default algorithm (0 on paths where everybody pays in full). converged
+    ``(P,)``: the set of defaulters stopped growing within ``n`` rounds (always true in exact
+    arithmetic).
     """
 
     payments: np.ndarray
@@ -82,8 +87,8 @@ def _anyone_short(l, e, o, *, tol):
     return jnp.any(_short(e, inflow, pbar, tol), axis=-1)
 
 
-@partial(jax.jit, static_argnames=("tol",))
-def _fictitious_default(l, e, o, alpha, beta, *, tol):
+@partial(jax.jit, static_argnames=("tol", "warm"))
+def _fictitious_default(l, e, o, alpha, beta, *, tol, warm=WARM_START):
     """The greatest clearing vector of each path by the fictitious default algorithm."""
     n = l.shape[-1]
     pbar = jnp.sum(l, axis=-1) + o
@@ -91,30 +96,43 @@ def _fictitious_default(l, e, o, alpha, beta, *, tol):
     pit = jnp.swapaxes(pi, -1, -2)  # pit[p, i, j] = Pi_ji
     eye = jnp.eye(n, dtype=l.dtype)
 
+    def inflow_at(p):
+        return jnp.einsum("pij,pj->pi", pit, p)
+
     def payments_given(d):
         # defaulters: p_i - beta sum_{j in D} Pi_ji p_j
         #               = alpha e_i + beta sum_{j not in D} Pi_ji pbar_j
         df = d.astype(l.dtype)
         a = eye - beta[..., None] * df[..., :, None] * pit * df[..., None, :]
         full = (1 - df) * pbar
-        rhs = df * (alpha * e + beta * jnp.einsum("pij,pj->pi", pit, full)) + full
+        rhs = df * (alpha * e + beta * inflow_at(full)) + full
         p = jnp.linalg.solve(a, rhs[..., None])[..., 0]
         # a defaulter never pays more than it owes nor less than nothing (round-off)
         return jnp.where(d, jnp.clip(p, 0, pbar), pbar)
+
+    # Warm start: a few steps of the clearing map from full payment. They decrease towards the
+    # greatest clearing vector p*, so whoever is short at one of them is short at p* as well:
+    # the set is a subset of p*'s defaulters, and the algorithm below may start from it (its
+    # sets grow towards p*'s and never past them). Usually it is the whole set, and one linear
+    # solve finishes the path.
+    def picard(_, p):
+        inflow = inflow_at(p)
+        return jnp.where(pbar <= e + inflow, pbar, alpha * e + beta * inflow)
+
+    p_warm = jax.lax.fori_loop(0, warm, picard, pbar)
+    d0 = _short(e, inflow_at(p_warm), pbar, tol)
 
     def cond(state):
         _, _, changed, k, _ = state
         return jnp.any(changed) & (k < n + 1)
 
     def body(state):
-        d, p, _, k, rounds = state
-        inflow = jnp.einsum("pij,pj->pi", pit, p)
-        d_new = d | _short(e, inflow, pbar, tol)
-        changed = jnp.any(d_new != d, axis=-1)
-        p_new = jnp.where(changed[:, None], payments_given(d_new), p)
-        return d_new, p_new, changed, k + 1, rounds + changed.astype(jnp.int32)
+        d, p, changed, k, rounds = state
+        p = jnp.where(changed[:, None], payments_given(d), p)
+        d_new = d | _short(e, inflow_at(p), pbar, tol)
+        rounds = rounds + changed.astype(jnp.int32)
+        return d_new, p, jnp.any(d_new != d, axis=-1), k + 1, rounds
 
-    d0 = jnp.zeros(pbar.shape, bool)
     changed0 = jnp.ones(pbar.shape[:1], bool)
     rounds0 = jnp.zeros(pbar.shape[:1], jnp.int32)
     d, p, changed, _, rounds = jax.lax.while_loop(

@@ -121,8 +121,32 @@ def _waterfall(s, fund, winners, capital, credit_in_cap, no_adl):
     return fund_used, adl_first + adl_last, cap_used, credit_in, unpaid, past_capital
 
 
-def network_rounds(top: Topology, out: Outcomes, *, dtype=None) -> dict[str, np.ndarray]:
-    """Run the rounds on every path; per-path arrays (USD unless said), see the module doc."""
+#: bytes of one dense (paths, n, n) float64 liability matrix per block of paths
+BLOCK_BYTES = 32 << 20
+
+
+def network_rounds(top: Topology, out: Outcomes, *, dtype=None,
+                   block: int | None = None) -> dict[str, np.ndarray]:
+    """Run the rounds on every path; per-path arrays (USD unless said), see the module doc.
+
+    Paths are independent; they run in blocks of ``block`` paths (default: a dense liability
+    matrix of the block takes ``BLOCK_BYTES``), which bounds memory and never changes a number.
+    """
+    p = out.fund_final.shape[0]
+    n = len(top.venues) + len(top.hedgers) + len(top.custodians)
+    block = block or max(64, BLOCK_BYTES // (8 * n * n))
+    if p <= block:
+        return _rounds_block(top, out, dtype)
+    parts = []
+    for start in range(0, p, block):
+        sl = slice(start, min(start + block, p))
+        sub = Outcomes(**{f: (getattr(out, f) if f == "floor" else getattr(out, f)[sl])
+                          for f in Outcomes.__dataclass_fields__})
+        parts.append(_rounds_block(top, sub, dtype))
+    return {k: np.concatenate([q[k] for q in parts]) for k in parts[0]}
+
+
+def _rounds_block(top: Topology, out: Outcomes, dtype) -> dict[str, np.ndarray]:
     p = out.fund_final.shape[0]
     nv, nh, nc = len(top.venues), len(top.hedgers), len(top.custodians)
     nk, nr = len(top.credit_names), len(top.run_names)
