@@ -112,3 +112,75 @@ def test_run_folder_and_report_pages(runs, tmp_path):
         "Contagion: the network and the loss per link"]
     pdf = build_network_report(back, tmp_path / "report.pdf")
     assert pdf.read_bytes().count(b"/Type /Page") >= 3
+
+
+NET_TOML = """
+[run]
+paths = 192
+chunk_size = 192
+steps = 8
+dt = "1d"
+seed = 11
+[model]
+name = "gbm"
+sigma = 2.0
+s0 = 100.0
+[network]
+clearing = "rogers_veraart"
+alpha = 0.8
+beta = 0.9
+[venues.A]
+policy = "pro_rata"
+fund = 2000.0
+capital = 1000.0
+recourse_default_prob = 0.0
+population = { n_accounts = 64, size_median_usd = 1000.0 }
+[venues.B]
+policy = "none"
+fund = 500.0
+capital = 500.0
+recourse_default_prob = 0.0
+population = { n_accounts = 64, size_median_usd = 1000.0 }
+[[hedgers]]
+name = "h"
+long_venue = "B"
+short_venue = "A"
+quantity = 50.0
+leverage = 5.0
+outside_capital = 300.0
+[[custodians]]
+name = "c"
+hedger = "h"
+venue = "B"
+holds = 3000.0
+refuse_below = 0.6
+[[runs]]
+name = "r"
+venue = "A"
+amount = 800.0
+fund_below = 1500.0
+"""
+
+
+def test_command_line(runs, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from tailrisk import cli
+    from tailrisk.config.network import load_network_config
+
+    config = tmp_path / "net.toml"
+    config.write_text(NET_TOML)
+    linked, _ = runs
+    assert load_network_config(config) == linked.experiment  # the same programs, compiled once
+    res = CliRunner().invoke(cli.main, ["contagion", str(config), "--out", str(tmp_path),
+                                        "--no-report"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "amplification" in res.output and "USD" in res.output
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["loss_linked_mean"] == pytest.approx(network_summary(linked)["loss_linked_mean"])
+    config.write_text(NET_TOML.replace('long_venue = "B"', 'long_venue = "Q"'))
+    res = CliRunner().invoke(cli.main, ["contagion", str(config), "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "hedgers[0].long_venue = 'Q': unknown venue" in res.output
