@@ -126,6 +126,10 @@ def run_cmd(
     if quickstart == (config is not None):
         raise click.UsageError("give either CONFIG or --quickstart (not both)")
     source = quickstart_path() if quickstart else config
+    if _is_network_file(source):  # several venues: the contagion command (issue 14)
+        click.get_current_context().invoke(contagion_cmd, config=source, out=out,
+                                           cut_links=False, report=report)
+        return
     try:
         exp = load_config(source)
     except ConfigError as err:
@@ -652,6 +656,18 @@ def hyperliquid_cmd(data: Path | None, accounts: int, drop: float, out: Path) ->
 
 # ----------------------------------------------------------------------------- issue 14: many
 # venues linked by hedgers, custodians, credit lines and runs (tailrisk/contagion/)
+
+
+def _is_network_file(path: Path) -> bool:
+    """Whether ``path`` is a network file (it has a ``[venues]`` table); False if unreadable."""
+    import tomllib
+
+    from .config.network import is_network_document
+
+    try:
+        return is_network_document(tomllib.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False
 
 
 @main.command("contagion")

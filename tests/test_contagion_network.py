@@ -181,6 +181,10 @@ def test_command_line(runs, tmp_path):
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["loss_linked_mean"] == pytest.approx(network_summary(linked)["loss_linked_mean"])
+    # `tailrisk run` on a network file runs it the same way
+    res = CliRunner().invoke(cli.main, ["run", str(config), "--out", str(tmp_path / "run"),
+                                        "--no-report"], catch_exceptions=False)
+    assert res.exit_code == 0 and "amplification" in res.output, res.output
     config.write_text(NET_TOML.replace('long_venue = "B"', 'long_venue = "Q"'))
     res = CliRunner().invoke(cli.main, ["contagion", str(config), "--out", str(tmp_path)])
     assert res.exit_code == 2 and "hedgers[0].long_venue = 'Q': unknown venue" in res.output
