@@ -196,32 +196,46 @@ def _rounds_block(top: Topology, out: Outcomes, dtype) -> dict[str, np.ndarray]:
             if nc else np.zeros((p, 0), bool)
         refused_prev, run_prev = refused, run_on
         refused = refused | refused_new
-        liab = np.zeros((p, n, n))
         hv = nv + top.leg_hedger
         venue_pays = gain * (1.0 - eta[:, top.leg_venue])
-        liab[:, top.leg_venue, hv] += venue_pays
-        liab[:, hv, top.leg_venue] += hedger_part
-        cust_ent = nv + nh + np.maximum(top.leg_custodian, 0)
         leg_refused = np.concatenate([refused, np.zeros((p, 1), bool)], axis=1)[
             :, top.leg_custodian]  # -1: the padded column, never refused
         cust_pays = np.where(leg_refused, 0.0, cust_part)
-        if has_c.any():
-            np.add.at(liab, (slice(None), cust_ent[has_c], top.leg_venue[has_c]),
-                      cust_pays[:, has_c])
-        e = np.zeros((p, n))
-        e[:, :nv] = liab[:, :nv, :].sum(axis=2)
-        e[:, nv:nv + nh] = top.hedger_capital[None, :]
-        e[:, nv + nh:] = top.custodian_holds[None, :]
-        # 2. clearing
-        cl = clear(liab, e, None, method=top.method, alpha=top.alpha, beta=top.beta,
-                   dtype=dtype)
-        pay = cl.payments.astype(f64)
-        clearing_rounds = np.maximum(clearing_rounds, cl.rounds)
-        clearing_ok &= cl.converged
+        # 2. clearing. Only hedgers can fall short (venues are given what they owe, a custodian
+        # what it holds); on a path where every hedger's outside capital plus what the venues
+        # pay it covers what it owes, everybody pays in full and the clearing is the obligations
+        # themselves. The other paths go through the clearing.
+        h_owed = np.zeros((p, nh))
+        np.add.at(h_owed, (slice(None), top.leg_hedger), hedger_part)
+        h_in = np.zeros((p, nh))
+        np.add.at(h_in, (slice(None), top.leg_hedger), venue_pays)
+        h_paid = h_owed.copy()
+        got_v = np.zeros((p, nv))
+        np.add.at(got_v, (slice(None), top.leg_venue), hedger_part + cust_pays)
+        short = np.flatnonzero(np.any(h_owed > top.hedger_capital[None, :] + h_in, axis=1))
+        if len(short):
+            q = len(short)
+            liab = np.zeros((q, n, n))
+            liab[:, top.leg_venue, hv] += venue_pays[short]
+            liab[:, hv, top.leg_venue] += hedger_part[short]
+            cust_ent = nv + nh + np.maximum(top.leg_custodian, 0)
+            if has_c.any():
+                np.add.at(liab, (slice(None), cust_ent[has_c], top.leg_venue[has_c]),
+                          cust_pays[short][:, has_c])
+            e = np.zeros((q, n))
+            e[:, :nv] = liab[:, :nv, :].sum(axis=2)
+            e[:, nv:nv + nh] = top.hedger_capital[None, :]
+            e[:, nv + nh:] = top.custodian_holds[None, :]
+            cl = clear(liab, e, None, method=top.method, alpha=top.alpha, beta=top.beta,
+                       dtype=dtype)
+            pay = cl.payments.astype(f64)
+            got_v[short] = pay[:, :, :nv].sum(axis=1)
+            h_paid[short] = pay[:, nv:nv + nh, :nv].sum(axis=2)
+            clearing_rounds[short] = np.maximum(clearing_rounds[short], cl.rounds)
+            clearing_ok[short] &= cl.converged
         # 3. shortfalls: everything owed to a venue (refused custody included) minus received
         owed_to_v = np.zeros((p, nv))
         np.add.at(owed_to_v, (slice(None), top.leg_venue), hedger_part + cust_part)
-        got_v = pay[:, :, :nv].sum(axis=1)
         unpaid_obl = np.maximum(owed_to_v - got_v, 0.0)
         fund_now = np.maximum(out.fund_final.astype(f64) - z["fund_used"], 0.0)
         adl_seen = adl0 | adl_net
@@ -270,9 +284,6 @@ def _rounds_block(top: Topology, out: Outcomes, dtype) -> dict[str, np.ndarray]:
         ratio = np.where(active[:, None], np.minimum(ratio, ratio_new), ratio)
         draws = np.where(active[:, None], draws_new, draws)
         adl_net = adl_net | (active[:, None] & (adl > tol))
-        h_owed = np.zeros((p, nh))
-        np.add.at(h_owed, (slice(None), top.leg_hedger), hedger_part)
-        h_paid = pay[:, nv:nv + nh, :nv].sum(axis=2)
         hedger_unpaid = np.where(active[:, None], np.maximum(h_owed - h_paid, 0.0),
                                  hedger_unpaid)
         cref = np.zeros((p, nc))
