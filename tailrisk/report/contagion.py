@@ -114,6 +114,8 @@ def _page_haircuts(result, summary):
         else:  # a curve of one or two points says nothing
             for line in ax.get_lines():
                 line.remove()
+            ax.set_xticks([])
+            ax.set_yticks([])
             ax.text(0.5, 0.5, f"winners haircut on {hit} path(s) of {result.n_paths:,}",
                     ha="center", transform=ax.transAxes, fontsize=style.SMALL_SIZE)
         ax.set_xlabel("haircut of the venue's winners on a path, USD")
@@ -186,7 +188,7 @@ def _page_network(result, summary):
                       "ec": style.GREY})
     label_at = dict(pos)
     for c in exp.credit_lines:  # a line has no node: its label sits between its two ends
-        label_at[c.name] = (pos[c.lender] + pos[c.borrower]) / 2 + np.array([0.3, -0.12])
+        label_at[c.name] = (pos[c.lender] + pos[c.borrower]) / 2 + np.array([0.3, 0.2])
         ax.text(*label_at[c.name] + np.array([0.0, 0.1]), f"credit {c.name}", ha="center",
                 fontsize=style.PANEL_NOTE_SIZE, color=style.BLUE)
     for link in summary["per_link"]:
