@@ -103,10 +103,15 @@ def _fictitious_default(l, e, o, alpha, beta, *, tol, warm=WARM_START):
         # defaulters: p_i - beta sum_{j in D} Pi_ji p_j
         #               = alpha e_i + beta sum_{j not in D} Pi_ji pbar_j
         df = d.astype(l.dtype)
-        a = eye - beta[..., None] * df[..., :, None] * pit * df[..., None, :]
+        coupling = beta[..., None] * df[..., :, None] * pit * df[..., None, :]
         full = (1 - df) * pbar
         rhs = df * (alpha * e + beta * inflow_at(full)) + full
-        p = jnp.linalg.solve(a, rhs[..., None])[..., 0]
+        # no defaulter owed by another defaulter on any path of the batch: the system is the
+        # identity and rhs is the answer (a network of debtors whose creditors cannot default,
+        # such as hedgers that owe venues); else a dense solve a path
+        p = jax.lax.cond(jnp.any(coupling != 0),
+                         lambda: jnp.linalg.solve(eye - coupling, rhs[..., None])[..., 0],
+                         lambda: rhs)
         # a defaulter never pays more than it owes nor less than nothing (round-off)
         return jnp.where(d, jnp.clip(p, 0, pbar), pbar)
 
