@@ -353,6 +353,9 @@ def run_cmd(
     if quickstart == (config is not None):
         raise click.UsageError("give either CONFIG or --quickstart (not both)")
     source = quickstart_path() if quickstart else config
+    if _is_network_file(source):  # several venues: the contagion command (issue 14)
+        ctx.invoke(contagion_cmd, config=source, out=out, cut_links=False, report=report)
+        return
     exp = load_config(source)
     if exp.replay is not None:  # a replay of recorded prices (docs/replay.md)
         ctx.invoke(replay_cmd, config=source, paths=None, out=out, report=report, quiet=quiet)
@@ -482,6 +485,17 @@ def validate_config_cmd(configs: tuple[Path, ...]) -> None:
     """
     bad = False
     for path in configs:
+        if _is_network_file(path):  # several venues (docs/contagion.md)
+            from .config.network import load_network_config
+
+            try:
+                load_network_config(path)
+            except ConfigError as err:
+                click.echo(str(err), err=True)
+                bad = True
+            else:
+                click.echo(f"{path}: ok (a network of venues)")
+            continue
         try:
             exp = load_config(path)
         except ConfigError as err:
@@ -640,7 +654,7 @@ def _int_list(text: str, option: str) -> tuple[int, ...]:
 @main.command("bench")
 @click.option(
     "--what",
-    type=click.Choice(("paths", "venue", "memory", "all")),
+    type=click.Choice(("paths", "venue", "memory", "contagion", "all")),
     default="all",
     show_default=True,
     help="Which kernels to time; memory: the chunk memory estimate against measured peaks "
@@ -766,6 +780,16 @@ def bench_cmd(what: str, n_paths: int, steps: int, n_accounts: int, chunk: int, 
                                                             "done", err=True))
         click.echo(format_table(mem_rows))
         out["memory_rows"] = mem_rows
+    if what == "contagion":  # not in "all": minutes at its default size
+        from .contagion.bench import bench_contagion
+
+        click.echo(f"\ncontagion: 10 venues, 100 linked entities, {n_paths:,} paths x {steps} "
+                   f"steps x {n_accounts:,} accounts a venue, chunks of {chunk:,}")
+        rows = bench_contagion(n_paths=n_paths, chunk=chunk, steps=steps, n_accounts=n_accounts,
+                               repeats=repeats, on_row=lambda r: click.echo(
+                                   f"  {r['case']}: {r['seconds']:.3f} s", err=True))
+        click.echo(format_table(rows))
+        out["contagion_rows"] = rows
     if json_out is not None:
         _write_json(json_out, out)
         click.echo(f"json: {json_out}")
@@ -1024,6 +1048,60 @@ def hyperliquid_cmd(data: Path | None, accounts: int, drop: float, out: Path) ->
     for note in cmp.notes:
         click.echo(f"note: {note}")
     _write_rows(cmp.rows, out / "hyperliquid_20251010" / "hyperliquid.parquet")
+
+# ----------------------------------------------------------------------------- issue 14: many
+# venues linked by hedgers, custodians, credit lines and runs (tailrisk/contagion/)
+
+
+def _is_network_file(path: Path) -> bool:
+    """Whether ``path`` is a network file (it has a ``[venues]`` table); False if unreadable."""
+    import tomllib
+
+    from .config.network import is_network_document
+
+    try:
+        return is_network_document(tomllib.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return False
+
+
+@main.command("contagion")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@_OUT_OPTION
+@click.option("--cut-links", is_flag=True,
+              help="Cut every link (the baseline: the same venues in isolation, same paths).")
+@click.option("--report/--no-report", default=True, show_default=True,
+              help="Write report.pdf (the contagion pages) into the run folder.")
+def contagion_cmd(config: Path, out: Path, cut_links: bool, report: bool) -> None:
+    """Simulate the network in CONFIG (venues, hedgers, custodians, credit lines, runs), clear
+    the links on every path and print P(k venues fail), systemic loss and amplification (USD).
+
+    Writes <out>/<run.name>-<config hash>/: network.npz (per-path arrays), summary.json,
+    manifest.json and report.pdf, each atomically. See docs/contagion.md.
+    """
+    from .config.network import load_network_config, parse_network_config
+
+    try:
+        exp = load_network_config(config)
+        if cut_links:
+            data = exp.to_dict()
+            data.setdefault("network", {})["links"] = False
+            exp = parse_network_config(data, f"{config} (--cut-links)")
+    except ConfigError as err:
+        _config_error(err)
+    from .contagion import network_summary, run_network, summary_lines
+    from .contagion._store import save_network_run
+
+    result = run_network(exp, progress=True)
+    summary = network_summary(result)
+    run_dir = save_network_run(result, out, summary)
+    click.echo("\n".join(summary_lines(summary)))
+    click.echo(f"simulation and clearing: {result.wall_s:.1f} s")
+    if report:
+        from .report.contagion import build_network_report
+
+        click.echo(f"report: {build_network_report(result, run_dir / 'report.pdf')}")
+    click.echo(f"run folder: {run_dir}")
 
 
 # ----------------------------------------------------------------------------- replay

@@ -534,3 +534,14 @@ def test_ctrl_c_says_how_to_resume(tmp_path, standin_layers, monkeypatch):
     assert res.exit_code == 130
     assert res.stderr.strip() == "interrupted after 2 of 3 chunks; run the same command to resume"
     assert "Aborted" not in res.output
+
+
+def test_validate_config_checks_a_network_file(tmp_path):
+    cascade = REPO / "experiments" / "seed_cascade.toml"
+    res = invoke("validate-config", cascade)
+    assert res.exit_code == 0 and res.output.startswith(f"{cascade}: ok")
+    bad = tmp_path / "bad_network.toml"
+    bad.write_text(cascade.read_text().replace('long_venue = "bravo"', 'long_venue = "nowhere"'))
+    res = invoke("validate-config", bad)
+    assert res.exit_code == 2
+    assert "nowhere" in res.stderr and "long_venue" in res.stderr

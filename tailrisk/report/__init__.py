@@ -30,6 +30,7 @@ from __future__ import annotations
 
 # the page families register themselves, in any order (their order keys sort them)
 from . import cohorts, headline, methods, models, prices, venue
+from . import contagion as contagion  # network runs: a page family of their own
 from . import replay as replay
 from .build import build_report, report_pages
 from .format import step_text
