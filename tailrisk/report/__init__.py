@@ -28,8 +28,11 @@ JAX are imported inside the functions that draw or estimate.
 
 from __future__ import annotations
 
+from . import claim as claim  # the claim page (issue 15)
+
 # the page families register themselves, in any order (their order keys sort them)
 from . import cohorts, headline, methods, models, prices, venue
+from . import study as study  # a study's pages (issue 15)
 from .build import build_report, report_pages
 from .format import step_text
 from .headline import (
@@ -58,6 +61,7 @@ __all__ = [
     "Page",
     "PageFamily",
     "build_report",
+    "claim",
     "cohorts",
     "families",
     "headline",
@@ -70,6 +74,7 @@ __all__ = [
     "register",
     "report_pages",
     "step_text",
+    "study",
     "summary_rows",
     "unregister",
     "venue",
