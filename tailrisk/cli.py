@@ -426,6 +426,9 @@ def _run_suite(source: Path, out: Path, reports: Path | None, n_paths: int | Non
     from .studies.suite import run_folder, run_one
 
     def said(o) -> None:
+        if o.status == "skipped":
+            click.echo(f"{o.name}: skipped ({o.error})")
+            return
         if o.status == "failed":
             click.echo(f"{o.name}: FAILED ({o.seconds:.1f} s): {o.error}", err=True)
             return
@@ -440,7 +443,8 @@ def _run_suite(source: Path, out: Path, reports: Path | None, n_paths: int | Non
         outcomes = [run_one(source, out, reports, **kw)]
         said(outcomes[0])
     failed = [o.name for o in outcomes if o.status == "failed"]
-    click.echo(f"{len(outcomes)} experiment(s), {len(failed)} failed"
+    ran = [o for o in outcomes if o.status != "skipped"]
+    click.echo(f"{len(ran)} experiment(s), {len(failed)} failed"
                + (f": {', '.join(failed)}" if failed else ""))
     if failed:
         sys.exit(EXIT_FAILED)

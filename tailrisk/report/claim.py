@@ -23,6 +23,9 @@ __all__ = ["VERDICT_COLOURS", "claim_of", "verdict_of"]
 VERDICT_COLOURS = {"held": "#2a7d2a", "did not hold": "#b22222", "inconclusive": "0.4"}
 #: page order: before the title page (0)
 ORDER = -10
+#: height of a table row and the top of the note at the bottom (figure fractions)
+ROW = 0.034
+NOTE_TOP = 0.105
 
 
 def claim_of(result: RunResult) -> Any:
@@ -66,9 +69,9 @@ def _claim_page(result: RunResult):
              bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": colour, "lw": 1.5})
     rule = ("every check must hold" if verdict.combine == "all"
             else "at least one check must hold")
-    fig.text(0.36, y - 0.015,
+    fig.text(0.42, y - 0.012, textwrap.fill(
              f"{len(verdict.checks)} check(s); {rule}. Decided on {verdict.n_paths:,} paths, "
-             f"errors from {verdict.resamples} paired bootstrap resamples of the paths.",
+             f"errors from {verdict.resamples} paired bootstrap resamples of the paths.", 95),
              fontsize=style.SMALL_SIZE, va="top")
     y -= 0.1
 
@@ -82,36 +85,36 @@ def _claim_page(result: RunResult):
             "n/a" if c.z != c.z else ("+inf" if c.z > 0 else "-inf"))
         cells.append([textwrap.fill(rule, 62), c.metric.text(), z, f"{c.significance:g}",
                       c.outcome])
-    height = 0.045 * (len(cells) + 1)
+    height = ROW * (len(cells) + 1)
     ax = fig.add_axes((0.04, y - 0.015 - height, 0.92, height))
     ax.axis("off")
     table = ax.table(cellText=cells, colLabels=["check (metric op value)", "value ± s.e.",
                                                   "z", "z needed", "outcome"],
-                     loc="upper center", cellLoc="left",
+                     cellLoc="left", bbox=(0, 0, 1, 1),
                      colWidths=[0.5, 0.2, 0.08, 0.08, 0.14])
-    style.style_table(table, 1.5)
+    style.style_table(table, 1.0)
     for (r, col), cell in table.get_celld().items():
         if r > 0 and col == 4:
             cell.get_text().set_color(VERDICT_COLOURS.get(cells[r - 1][4], "k"))
-    y = y - 0.05 - height
+    y = y - 0.03 - height
     for c in verdict.checks:
         if c.label:
-            fig.text(0.05, y, textwrap.fill(f"{c.metric.expression}: {c.label}", 150),
+            fig.text(0.05, y, textwrap.fill(f"{c.metric.expression}: {c.label}", 170),
                      fontsize=style.NOTE_SIZE, va="top")
-            y -= 0.025
+            y -= 0.022
 
     if verdict.headline:
         y -= 0.02
         fig.text(0.04, y, "Headline numbers", fontsize=style.SECTION_SIZE, weight="bold",
                  va="top")
         rows = [[m.expression, m.text(), m.unit] for m in verdict.headline]
-        height = 0.036 * (len(rows) + 1)
-        ax = fig.add_axes((0.04, y - 0.015 - height, 0.7, height))
+        room = y - 0.02 - NOTE_TOP
+        height = min(ROW * (len(rows) + 1), room)
+        ax = fig.add_axes((0.04, y - 0.02 - height, 0.7, height))
         ax.axis("off")
         table = ax.table(cellText=rows, colLabels=["metric", "value ± s.e.", "unit"],
-                         loc="upper center", cellLoc="left", colWidths=[0.55, 0.3, 0.15])
-        style.style_table(table, 1.3)
-        y = y - 0.03 - height
+                         cellLoc="left", bbox=(0, 0, 1, 1), colWidths=[0.55, 0.3, 0.15])
+        style.style_table(table, 1.0)
     note = (
         "How to read: ± is one standard error from a paired bootstrap over the paths (the "
         "same resample for every metric of a check, so the damped and undamped payoffs of a "
@@ -122,8 +125,8 @@ def _claim_page(result: RunResult):
         "index: Hill estimate of the gains with k = ceil(sqrt(n)) (higher = thinner tail). "
         "Metric names: docs/experiments.md."
     )
-    fig.text(0.04, max(y, 0.1), textwrap.fill(note, 175), fontsize=style.NOTE_SIZE, va="top",
-             color=style.GREY)
+    fig.text(0.04, NOTE_TOP - 0.01, textwrap.fill(note, 175), fontsize=style.NOTE_SIZE,
+             va="top", color=style.GREY)
     style.footer(fig, result, "claim and verdict")
     return fig
 

@@ -1,7 +1,8 @@
 """A folder of experiments: run each, decide its claim, write its PDF; and the study runs.
 
-``tailrisk run experiments/`` calls :func:`run_folder`: every ``*.toml`` in the folder, in
-sorted order, goes through :func:`run_one`. An experiment is one run, or, with a ``[study]``
+``tailrisk run experiments/`` calls :func:`run_folder`: every ``*.toml`` in the folder that has
+a ``[claim]`` table, in sorted order, goes through :func:`run_one` (the others are listed as
+skipped). An experiment is one run, or, with a ``[study]``
 table, one run per variant (:func:`tailrisk.config.variant_points`), each resumable by its own
 config hash in ``--out``. When the runs are complete the claim is decided
 (:mod:`tailrisk.studies.verdict`), ``verdict.json`` is written into the experiment's folder (the
@@ -75,7 +76,7 @@ class Outcome:
 
     name: str
     source: str
-    status: str  # "ok" or "failed"
+    status: str  # "ok", "failed" or "skipped"
     verdict: Verdict | None = None
     pdf: Path | None = None
     folder: Path | None = None
@@ -217,11 +218,19 @@ def run_folder(
     notify: Callable[[str], None] | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
-    """:func:`run_one` for every experiment file of ``folder`` (sorted); a failure is recorded
-    in its :class:`Outcome` (``status = "failed"``, ``error``) and the next file runs."""
+    """:func:`run_one` for every experiment file of ``folder`` with a ``[claim]`` table (sorted;
+    the others are listed as ``status = "skipped"``: a folder such as ``experiments/`` also holds
+    benchmarks and examples). A failure is recorded in its :class:`Outcome` (``status =
+    "failed"``, ``error``) and the next file runs."""
     outcomes = []
     for path in experiment_files(folder):
         t0 = time.perf_counter()
+        if not _has_claim(path):
+            outcome = Outcome(path.stem, str(path), "skipped", error="no [claim] table")
+            outcomes.append(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
+            continue
         try:
             outcome = run_one(path, out, reports, paths=paths, resume=resume,
                               progress=progress, notify=notify)
@@ -238,6 +247,17 @@ def run_folder(
         if on_outcome is not None:
             on_outcome(outcome)
     return outcomes
+
+
+def _has_claim(path: Path) -> bool:
+    """Whether a TOML file has a ``[claim]`` table (an unreadable file counts as having one, so
+    that the run reports what is wrong with it)."""
+    import tomllib
+
+    try:
+        return "claim" in tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
 
 
 def read_verdicts(folders: list[Path]) -> list[dict[str, Any]]:
