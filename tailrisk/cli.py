@@ -666,7 +666,7 @@ def _knob(name: str, value: Any) -> str:
 @main.command("bench")
 @click.option(
     "--what",
-    type=click.Choice(("paths", "venue", "all")),
+    type=click.Choice(("paths", "venue", "verdict", "all")),
     default="all",
     show_default=True,
     help="Which kernels to time.",
@@ -764,6 +764,13 @@ def bench_cmd(what: str, n_paths: int, steps: int, n_accounts: int, chunk: int, 
                 click.echo(f"\nvenue kernel, {n_paths:,} paths x {steps} steps (medians):")
                 click.echo(format_table(rows))
                 out["venue_rows"] = rows
+    if what == "verdict":  # issue 15: what deciding a claim costs (not part of "all")
+        from .studies.verdict_bench import bench_verdict
+
+        rows = bench_verdict(n_paths=n_paths, repeats=repeats)
+        click.echo(f"\nverdicts, {n_paths:,} paths, paired bootstrap (medians):")
+        click.echo(format_table(rows))
+        out["verdict_rows"] = rows
     if json_out is not None:
         _write_json(json_out, out)
         click.echo(f"json: {json_out}")

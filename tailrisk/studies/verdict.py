@@ -223,8 +223,10 @@ def _kurtosis(x: np.ndarray) -> float:
     if x.size < 4 or np.ptp(x) == 0:
         return math.nan
     d = x - x.mean()
-    m2 = float(np.mean(d * d))
-    return float(np.mean(d**4)) / (m2 * m2) - 3.0
+    d *= d  # squares: d ** 4 through pow() costs ten times more (and no BLAS call here:
+    m2 = float(np.mean(d))  # a threaded dot product stalls on a busy machine)
+    d *= d
+    return float(np.mean(d)) / (m2 * m2) - 3.0
 
 
 _PAYOFF_FUNCS = {
@@ -253,7 +255,7 @@ def _metric_function(world: World, ref: MetricRef):
         stat, which = split
         x = payoff_sample(world, group, which)
         func = _PAYOFF_FUNCS[stat]
-        return lambda idx: func(x[idx])
+        return lambda idx: func(np.take(x, idx, axis=0))
     if name in PRICE_METRICS:
         r = np.asarray(world.per_path["terminal_log_return"], np.float64)
         funcs = {"price_tail_index": lambda v: _hill_gain(np.abs(v)),
