@@ -39,7 +39,7 @@ UNITS: dict[str, tuple[str, str]] = {
     "net_insolvent_debt": ("USD", "max(0, capital injected - capital)"),
     "winners": ("accounts", "accounts with a positive payoff (paths with ADL)"),
     "winners_touched": ("accounts", "winners whose payoff ADL reduced"),
-    "max_haircut_pct": ("1", "largest haircut as a share of what was owed"),
+    "max_haircut_pct": ("%", "largest haircut, percent of what the winner was owed"),
     "gini_haircut": ("1", "Gini coefficient of the haircuts"),
     "haircut_total": ("USD", "sum of haircuts (undamped - damped)"),
     "overshoot": ("USD", "losses beyond bankruptcy prices not covered"),

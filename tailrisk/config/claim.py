@@ -77,7 +77,7 @@ VENUE_METRICS = {
     "mean_fund_min": "USD",
     "mean_shortfall": "USD",
     "mean_gini_haircut": "1",
-    "mean_max_haircut_pct": "1",
+    "mean_max_haircut_pct": "%",  # of what the winner was owed
     "mean_haircut": "USD",  # group: undamped - damped payoff
     "q99_haircut": "USD",  # group
     "damping_ratio": "1",  # group: E[damped | owed > 0] / E[undamped | owed > 0]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import style
+from .format import usd_tick
 from .registry import Page, PageFamily, register
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,7 +36,7 @@ WORDS = {
     "mean_haircut[sides]": "mean haircut, all accounts (USD)",
     "q99_haircut[sides]": "99% haircut, all accounts (USD)",
     "damping_ratio[sides]": "damping ratio (paid / owed)",
-    "mean_max_haircut_pct": "mean largest haircut (share)",
+    "mean_max_haircut_pct": "mean largest haircut (% of owed)",
     "mean_gini_haircut": "mean Gini of haircuts",
     "mean_liquidated_notional": "mean liquidated notional (USD)",
 }
@@ -55,7 +56,15 @@ def _label_text(study: Any, i: int) -> str:
 
 
 def _cell(v: Any) -> str:
-    return v.text(3) if v is not None else "n/a"
+    """``value ± se`` in three and two digits, money in k / M (the unit is in the header)."""
+    if v is None or not math.isfinite(v.value):
+        return "n/a"
+    if v.unit == "USD":
+        text = lambda x: usd_tick(float(f"{x:.3g}"))  # noqa: E731
+    else:
+        text = lambda x: f"{x:.3g}"  # noqa: E731
+    se = f" ± {text(float(f'{v.se:.2g}'))}" if math.isfinite(v.se) and v.se > 0 else ""
+    return text(v.value) + se
 
 
 def _table_page(result: RunResult):
@@ -78,6 +87,7 @@ def _table_page(result: RunResult):
     table = ax.table(cellText=cells, colLabels=header, loc="upper center", cellLoc="right",
                      colWidths=[first] + [(1 - first) / len(metrics)] * len(metrics))
     style.style_table(table, 1.2, tall_header=True)
+    table.set_fontsize(style.LISTING_SIZE)
     y = 0.86 - height
     if study.ratios:
         base = _label_text(study, 0)
@@ -94,6 +104,8 @@ def _table_page(result: RunResult):
                          cellLoc="right",
                          colWidths=[first] + [(1 - first) / len(metrics)] * len(metrics))
         style.style_table(table, 1.2, tall_header=True)
+    fig.text(0.02, 0.04, f"The pages after this one show the first variant "
+             f"({_label_text(study, 0)}) alone.", fontsize=style.SMALL_SIZE, color=style.GREY)
     style.footer(fig, result, "probabilities: share of paths; money: USD")
     return fig
 
@@ -124,6 +136,10 @@ def _policy_figure(result: RunResult):
         ax.invert_yaxis()
         ax.set_xlabel(WORDS.get(metric, metric))
         ax.set_title(WORDS.get(metric, metric), fontsize=style.PANEL_TITLE_SIZE)
+        if "USD" in WORDS.get(metric, ""):
+            from matplotlib.ticker import FuncFormatter
+
+            ax.xaxis.set_major_formatter(FuncFormatter(usd_tick))
     style.panel_grid(fig, left=0.16)
     style.footer(fig, result)
     return fig
@@ -186,14 +202,18 @@ def _frontier_figure(result: RunResult):
     fig, axes = plt.subplots(1, 2)
     fig.suptitle(f"Frontier: venue risk as {key} grows (bands: 95% intervals)",
                  fontsize=style.HEADING_SIZE)
-    for ax, metric in zip(axes, (study.metric, "p_adl" if study.metric != "p_adl"
-                                 else "p_insolvent"), strict=True):
+    other = "mean_net_insolvent_debt" if study.metric != "mean_net_insolvent_debt" else "p_adl"
+    for ax, metric in zip(axes, (study.metric, other), strict=True):
         vals, ses = _value_se(study, metric)
         ax.plot(xs, vals, "o-", color=style.BLUE, lw=style.CURVE_LW)
         style.mc_band(ax, xs, vals - style.Z95 * ses, vals + style.Z95 * ses, style.BLUE)
         ax.set_xlabel(key.split(".")[-1] + _unit_of(key))
         ax.set_ylabel(WORDS.get(metric, metric))
         ax.set_title(WORDS.get(metric, metric), fontsize=style.PANEL_TITLE_SIZE)
+        if "USD" in WORDS.get(metric, ""):
+            from matplotlib.ticker import FuncFormatter
+
+            ax.yaxis.set_major_formatter(FuncFormatter(usd_tick))
     style.panel_grid(fig)
     style.footer(fig, result)
     return fig

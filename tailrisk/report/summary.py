@@ -72,10 +72,10 @@ def _detail_page(records: list[dict[str, Any]], first: int):
         y -= 0.035
         if v:
             body = textwrap.fill(v["statement"], 160) + "\n" + textwrap.fill(
-                "Decided by: " + _checks_text(v), 175)
+                "Decided by: " + _checks_text(v), 150)
             head = [f"{m['expression']} = {_num(m)}" for m in v.get("headline", [])]
             if head:
-                body += "\n" + textwrap.fill("Headline: " + "; ".join(head), 175)
+                body += "\n" + textwrap.fill("Headline: " + "; ".join(head), 150)
         else:
             body = "no [claim] table"
         fig.text(0.04, y, body, fontsize=style.SMALL_SIZE, va="top")

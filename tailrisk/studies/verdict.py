@@ -130,7 +130,7 @@ class CheckResult:
         rule = f"{self.metric.expression} {self.op} {self.value:g}"
         if self.op == "==" and self.tolerance:
             rule += f" (± {self.tolerance:g})"
-        z = f"z = {self.z:+.2f}" if math.isfinite(self.z) else "z n/a"
+        z = f"z = {self.z:+.3g}" if math.isfinite(self.z) else f"z = {self.z:+}"
         return f"{rule}: {self.metric.text()} ({z}, needs {self.significance:g}) -> {self.outcome}"
 
 
