@@ -50,9 +50,11 @@ def _label_text(study: Any, i: int) -> str:
     assignment = study.assignments[i]
     if study.kind == "policy_comparison":
         return study.labels[i]
-    parts = [f"{k.split('.')[-1]}={v}" for k, v in assignment.items()]
+    parts = [f"{k.split('.')[-1]}={v.get('name', '{...}') if isinstance(v, dict) else v}"
+             for k, v in assignment.items()]
     text = ", ".join(parts) or "(base)"
-    return f"{study.labels[i]}: {text}" if study.kind == "variants" else text
+    text = f"{study.labels[i]}: {text}" if study.kind == "variants" else text
+    return textwrap.shorten(text, 34, placeholder="...")
 
 
 def _cell(v: Any) -> str:
@@ -76,7 +78,7 @@ def _table_page(result: RunResult):
     fig.suptitle(f"Study ({study.kind.replace('_', ' ')}): every variant on the same "
                  f"{result.n_paths:,} paths; ± one standard error", fontsize=style.HEADING_SIZE)
     header = ["variant"] + [textwrap.fill(WORDS.get(m, m), 16) for m in metrics]
-    cells = [[textwrap.fill(_label_text(study, i), 30)]
+    cells = [[_label_text(study, i)]
              + [_cell(study.table[lb].get(m)) for m in metrics]
              for i, lb in enumerate(study.labels)]
     rows = len(cells) + 1
@@ -94,7 +96,7 @@ def _table_page(result: RunResult):
         fig.text(0.02, y - 0.02, f"Ratio of each metric to the first variant ({base}); "
                  "n/a where the first variant's value is 0", fontsize=style.SECTION_SIZE,
                  weight="bold", va="top")
-        cells = [[textwrap.fill(_label_text(study, i + 1), 30)]
+        cells = [[_label_text(study, i + 1)]
                  + [_cell(study.ratios[lb].get(m)) for m in metrics]
                  for i, lb in enumerate(study.labels[1:])]
         h2 = min(0.35, 0.05 * (len(cells) + 1))
