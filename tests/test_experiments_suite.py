@@ -2,8 +2,10 @@
 one fails alone (exit code 1); a second call recomputes nothing; `tailrisk report --summary`
 writes one PDF; and experiment 2 reproduces the article's 100 -> 80 USD example.
 
-The tiny configs share one venue program shape (256 paths x 16 steps x 200 accounts) with
-tests/test_runs_store.py, so the session compiles it once.
+The tiny configs share one venue program (256 paths x 16 steps x the same 200 accounts, read
+from one CSV file whatever the seed: a generated population's side sizes, and so the program's
+shapes, would change with the seed) with tests/test_runs_store.py, so the session compiles it
+once.
 """
 
 from __future__ import annotations
@@ -42,13 +44,29 @@ fund = 50000.0
 capital = 100000.0
 
 [venue.population]
-n_accounts = 200
-size_median_usd = 20000.0
+csv = "{csv}"
 
 [analysis]
 batches = 4
 bootstrap = 20
 """
+
+def write_population(folder: Path) -> Path:
+    """200 accounts (110 long, 90 short) with fixed sizes, entries and leverages, as CSV."""
+    import numpy as np
+
+    rng = np.random.default_rng(2026)
+    lines = ["side,quantity,entry,leverage"]
+    for i in range(200):
+        side = "long" if i < 110 else "short"
+        quantity = float(np.exp(rng.normal(np.log(0.2), 1.0)))  # contracts, ~20k USD
+        entry = 100000.0 * float(np.exp(rng.normal(0.0, 0.02)))
+        leverage = float(rng.choice([2.0, 5.0, 10.0, 20.0, 50.0]))
+        lines.append(f"{side},{quantity:.6f},{entry:.2f},{leverage:g}")
+    path = folder / "population.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
 
 CLAIM = """
 [claim]
@@ -74,14 +92,17 @@ def suite(tmp_path_factory):
     root = tmp_path_factory.mktemp("suite")
     folder = root / "experiments"
     folder.mkdir()
-    (folder / "a_single.toml").write_text(
-        TINY.format(name="a_single", seed=1) + CLAIM.format(metric="price_sd"))
+    csv = write_population(root)
+
+    def tiny(name: str, seed: int) -> str:
+        return TINY.format(name=name, seed=seed, csv=csv)
+
+    (folder / "a_single.toml").write_text(tiny("a_single", 1) + CLAIM.format(metric="price_sd"))
     (folder / "b_study.toml").write_text(
-        TINY.format(name="b_study", seed=2) + STUDY
-        + CLAIM.format(metric="p_adl@small - p_adl@large"))
-    bad = TINY.format(name="c_bad", seed=3).replace("fund = 50000.0", "fund = -5.0")
+        tiny("b_study", 2) + STUDY + CLAIM.format(metric="p_adl@small - p_adl@large"))
+    bad = tiny("c_bad", 3).replace("fund = 50000.0", "fund = -5.0")
     (folder / "c_bad.toml").write_text(bad + CLAIM.format(metric="p_adl"))
-    (folder / "d_no_claim.toml").write_text(TINY.format(name="d_no_claim", seed=4))
+    (folder / "d_no_claim.toml").write_text(tiny("d_no_claim", 4))
     out, reports = root / "runs", root / "reports"
     args = ["run", str(folder), "--out", str(out), "--reports", str(reports), "-q"]
     first = CliRunner().invoke(main, args)

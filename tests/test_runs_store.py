@@ -24,7 +24,8 @@ def _config(tmp: Path, name: str, seed: int) -> Path:
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     path = tmp / f"{name}.toml"
-    path.write_text(mod.TINY.format(name=name, seed=seed))
+    csv = mod.write_population(tmp)
+    path.write_text(mod.TINY.format(name=name, seed=seed, csv=csv))
     return path
 
 
