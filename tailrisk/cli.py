@@ -487,7 +487,8 @@ def runs_compare_cmd(run_a: Path, run_b: Path, sigma: float) -> None:
     from .run_index import compare_runs, comparison_rows
 
     rows = compare_runs(run_a, run_b, sigma=sigma)
-    click.echo(f"B - A; ± one standard error (independent runs); * beyond {sigma:g} sigma")
+    click.echo(f"B - A with one standard error (paired when the runs share their price "
+               f"paths); * beyond {sigma:g} sigma")
     click.echo(format_table(comparison_rows(rows)))
     flagged = sum(r.flagged for r in rows)
     click.echo(f"{flagged} of {len(rows)} metric(s) differ significantly")

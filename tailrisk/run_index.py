@@ -4,8 +4,10 @@
 several runs): name, config hash, date, size on disk and status. :func:`compare_runs` reads the
 two runs' ``paths.parquet`` tables (:mod:`tailrisk.run_table`; written from the chunks when
 missing) and compares the mean of every per-path column: the difference B - A with its Monte
-Carlo standard error ``sqrt(s_A^2 / n_A + s_B^2 / n_B)`` (the runs' paths are independent
-unless the runs are the same), flagged when ``|difference| > sigma * se``. A probability is
+Carlo standard error, flagged when ``|difference| > sigma * se``. Runs on independent paths
+(another seed, another model) get ``sqrt(s_A^2 / n_A + s_B^2 / n_B)``; runs on the same price
+paths (the same seed and model: two variants of a study, or a run with itself) are compared
+path by path, ``sd(B - A) / sqrt(n)`` (:func:`shares_paths`). A probability is
 the mean of a 0/1 column. Columns that are not finite on some path are compared over their
 finite paths.
 """
@@ -21,7 +23,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["Comparison", "RunEntry", "compare_runs", "comparison_rows", "list_runs",
-           "runs_table"]
+           "runs_table", "shares_paths"]
 
 
 @dataclass(frozen=True)
@@ -112,13 +114,26 @@ def _mean_se(x: np.ndarray) -> tuple[float, float, int]:
     return float(x.mean()), se, int(x.size)
 
 
+def shares_paths(ta: Any, tb: Any) -> bool:
+    """Whether two tables hold the same price paths (same path indices and identical terminal
+    log returns on every path): then the runs are compared path by path."""
+    try:
+        same_index = np.array_equal(ta.column("path_index").to_numpy(),
+                                    tb.column("path_index").to_numpy())
+        return bool(same_index and np.array_equal(
+            ta.column("terminal_log_return").to_numpy(),
+            tb.column("terminal_log_return").to_numpy()))
+    except KeyError:
+        return False
+
+
 def compare_runs(run_a: str | Path, run_b: str | Path, *, sigma: float = 3.0) -> list[Comparison]:
     """Compare the mean of every per-path column the two runs share (see the module docstring).
 
     The same run compared with itself gives zero differences and no flags.
     """
     ta, tb = _table(Path(run_a)), _table(Path(run_b))
-    same = Path(run_a).resolve() == Path(run_b).resolve()
+    paired = shares_paths(ta, tb)
     rows = []
     for name in ta.column_names:
         if name == "path_index" or name not in tb.column_names:
@@ -130,7 +145,12 @@ def compare_runs(run_a: str | Path, run_b: str | Path, *, sigma: float = 3.0) ->
         ma, sa, _ = _mean_se(xa)
         mb, sb, _ = _mean_se(xb)
         diff = mb - ma
-        se = 0.0 if same else math.sqrt(sa * sa + sb * sb)
+        if paired:  # the same paths: the error of the mean of the per-path differences
+            both = np.isfinite(xa) & np.isfinite(xb)
+            _, se, _ = _mean_se(xb[both] - xa[both])
+            se = 0.0 if math.isnan(se) else se
+        else:
+            se = math.sqrt(sa * sa + sb * sb)
         if diff == 0 or not math.isfinite(diff):
             z = 0.0 if diff == 0 else math.nan
         else:

@@ -119,3 +119,27 @@ def test_compare_two_seeds_flags_no_null_metric_but_a_planted_shift(runs, tmp_pa
     assert result.exit_code == 0, result.output
     line = next(x for x in result.output.splitlines() if "mean terminal_log_return" in x)
     assert line.rstrip().endswith("*")
+
+
+def test_runs_on_the_same_paths_are_compared_path_by_path(runs, tmp_path):
+    """A shift far below the independent-runs error is found when the runs share their paths
+    (variants of a study): the per-path differences have no price noise."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tailrisk.run_index import compare_runs
+
+    _, (a, _) = runs
+    twin = tmp_path / a.name
+    shutil.copytree(a, twin)
+    table = pq.read_table(twin / "paths.parquet")
+    i = table.column_names.index("max_log_return")
+    col = table.column(i).to_numpy()
+    noise = np.random.default_rng(0).normal(0.0, 1e-6, col.size)
+    shifted = col + 0.1 * col.std() / np.sqrt(col.size) + noise  # a tenth of one error
+    table = table.set_column(i, table.schema.field(i), pa.array(shifted))
+    pq.write_table(table, twin / "paths.parquet")
+    row = {r.metric: r for r in compare_runs(a, twin)}["max_log_return"]
+    assert row.flagged and row.se < 1e-6
+    independent = np.sqrt(2) * col.std() / np.sqrt(col.size)
+    assert abs(row.diff) < 3 * independent  # what independent runs could not have told
