@@ -194,3 +194,18 @@ def test_experiment_2_reproduces_the_article_example(tmp_path, monkeypatch):
     assert run.venue["adl_notional"][0] == pytest.approx(4 * 95, abs=1e-3)
     assert int(run.venue["adl_events"][0]) == 1
     assert run.venue["liquidated_notional"][0] == pytest.approx(4 * 100 * 0.9**0.5, rel=1e-3)
+    # the plain reference engine, step by step (the report's ledger page), on the same path
+    import numpy as np
+
+    from tailrisk.venue import build_population
+    from tailrisk.venue.reference import simulate_path_reference
+
+    exp = run.experiment
+    prices = np.r_[100.0, np.exp(run.sample_log_prices[0].astype(np.float64))]
+    ref = simulate_path_reference(build_population(exp.venue, 100.0, exp.run.seed), exp.venue,
+                                  prices, seed=exp.run.seed)
+    [event] = ref.events
+    assert event.step == 5 and event.mark == pytest.approx(100 * 0.9**0.5, rel=1e-6)
+    assert event.close_price == pytest.approx(95.0) and event.phi == pytest.approx(1.0)
+    assert event.adl_accounts == (1,) and event.adl_amounts == pytest.approx((4.0,))
+    assert ref.payoff == pytest.approx([-20.0, 80.0], abs=2e-3)

@@ -32,6 +32,7 @@ from . import claim as claim  # the claim page (issue 15)
 
 # the page families register themselves, in any order (their order keys sort them)
 from . import cohorts, headline, methods, models, prices, venue
+from . import ledger as ledger  # a small venue step by step (issue 15)
 from . import study as study  # a study's pages (issue 15)
 from .build import build_report, report_pages
 from .format import step_text
@@ -67,6 +68,7 @@ __all__ = [
     "headline",
     "headline_groups",
     "headline_rows",
+    "ledger",
     "methods",
     "model_one_day_returns",
     "models",
