@@ -274,7 +274,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     "are still written).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the paths.")
-@click.option("--paths", "n_paths", type=int,
+@click.option("--paths", "n_paths", type=click.IntRange(min=1),
               help="Override run.paths (the chunk size is cut to it; the config hash follows).")
 @click.option("--reports", type=click.Path(file_okay=False, path_type=Path), default="reports",
               show_default=True,
