@@ -296,7 +296,7 @@ def _scale_kwargs(opts: dict[str, Any]) -> dict[str, Any]:
 
 
 @main.command("run")
-@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("config", required=False, type=click.Path(path_type=Path))
 @click.option(
     "--quickstart", is_flag=True, help="Run the built-in quickstart experiment instead of CONFIG."
 )
@@ -326,6 +326,11 @@ def _scale_kwargs(opts: dict[str, Any]) -> dict[str, Any]:
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar; print only the paths.")
 @_scale_options
+@click.option("--paths", "n_paths", type=click.IntRange(min=1),
+              help="Override run.paths (the chunk size is cut to it; the config hash follows).")
+@click.option("--reports", type=click.Path(file_okay=False, path_type=Path), default="reports",
+              show_default=True,
+              help="Folder of the PDFs when CONFIG is a folder or has a [study]: <file stem>.pdf.")
 @click.pass_context
 def run_cmd(
     ctx: click.Context,
@@ -336,6 +341,8 @@ def run_cmd(
     report: bool,
     strict: bool,
     quiet: bool,
+    n_paths: int | None,
+    reports: Path,
     **scale_opts: Any,
 ) -> None:
     """Simulate the experiment in CONFIG (a TOML file) chunk by chunk.
@@ -353,13 +360,20 @@ def run_cmd(
     if quickstart == (config is not None):
         raise click.UsageError("give either CONFIG or --quickstart (not both)")
     source = quickstart_path() if quickstart else config
+    if source.is_dir() or _has_study(source):
+        _run_suite(source, out, reports if report else None, n_paths, not no_resume, quiet)
+        return
     if _is_network_file(source):  # several venues: the contagion command (issue 14)
         ctx.invoke(contagion_cmd, config=source, out=out, cut_links=False, report=report)
         return
     exp = load_config(source)
     if exp.replay is not None:  # a replay of recorded prices (docs/replay.md)
-        ctx.invoke(replay_cmd, config=source, paths=None, out=out, report=report, quiet=quiet)
+        ctx.invoke(replay_cmd, config=source, paths=n_paths, out=out, report=report, quiet=quiet)
         return
+    if n_paths is not None:
+        from .studies.suite import with_paths
+
+        exp = with_paths(exp, n_paths)
     from .runner import check_memory, run_dir_for, run_experiment
 
     # jax.distributed starts before any JAX call (the memory check asks JAX for its device)
@@ -398,6 +412,10 @@ def run_cmd(
     n = result.n_paths
     count = f"{bad:,} of {n:,} paths with non-finite outputs" if bad else "0 non-finite paths"
     click.echo(f"run complete ({wall:.1f} s): {count}: {result.run_dir}")
+    if scale["group"].writer:
+        from .run_table import write_run_table
+
+        write_run_table(result)
     if report and scale["group"].writer:
         from .report import build_report
 
@@ -420,23 +438,125 @@ def _nonfinite_summary(manifest: dict[str, Any]) -> tuple[int, list[str]]:
 
 
 @main.command("report")
-@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("run_dirs", nargs=-1,
+                type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option(
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="PDF to write (default: RUN_DIR/report.pdf).",
+    help="PDF to write (default: RUN_DIR/report.pdf; with --summary reports/summary.pdf).",
 )
+@click.option("--summary", is_flag=True,
+              help="One PDF with every experiment's claim and verdict, from the verdict.json "
+                   "of RUN_DIRS (run or study folders, or folders of them; default: runs/).")
 @click.pass_context
-def report_cmd(ctx: click.Context, run_dir: Path, output: Path | None) -> None:
+def report_cmd(ctx: click.Context, run_dirs: tuple[Path, ...], output: Path | None,
+               summary: bool) -> None:
     """(Re)build the PDF report of a finished run in RUN_DIR (its chunks are checked first)."""
     from .report import build_report
     from .runner import load_run
+
+    if summary:
+        _summary(run_dirs or (Path("runs"),), output or Path("reports") / "summary.pdf")
+        return
+    if len(run_dirs) != 1:
+        raise click.UsageError("give one RUN_DIR (or --summary with any number)")
+    run_dir = run_dirs[0]
 
     ctx.meta[RUN_DIR_KEY] = run_dir
     result = load_run(run_dir)
     pdf = build_report(result, output or run_dir / "report.pdf")
     click.echo(f"report: {pdf}")
+
+
+# ----------------------------------------------------------------------------- issue 15: a folder
+# of experiments with claims and verdicts, the summary PDF, the run index
+
+
+def _has_study(path: Path) -> bool:
+    """Whether the TOML file has a [study] table (then the suite runs it); False if unreadable
+    (the normal path reports why)."""
+    import tomllib
+
+    try:
+        return "study" in tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+
+
+def _run_suite(source: Path, out: Path, reports: Path | None, n_paths: int | None,
+               resume: bool, quiet: bool) -> None:
+    """``tailrisk run FOLDER`` (or one file with a [study]): each experiment, its verdict and
+    PDF; exit code 1 when any failed."""
+    from .studies.suite import run_folder, run_one
+
+    def said(o) -> None:
+        if o.status == "skipped":
+            click.echo(f"{o.name}: skipped ({o.error})")
+            return
+        if o.status == "failed":
+            click.echo(f"{o.name}: FAILED ({o.seconds:.1f} s): {o.error}", err=True)
+            return
+        verdict = o.verdict.outcome if o.verdict is not None else "no claim"
+        click.echo(f"{o.name}: {verdict} ({o.seconds:.1f} s); report: {o.pdf}")
+
+    kw = {"paths": n_paths, "resume": resume, "progress": not quiet,
+          "notify": lambda m: click.echo(m, err=True)}
+    if source.is_dir():
+        outcomes = run_folder(source, out, reports, on_outcome=said, **kw)
+    else:
+        outcomes = [run_one(source, out, reports, **kw)]
+        said(outcomes[0])
+    failed = [o.name for o in outcomes if o.status == "failed"]
+    ran = [o for o in outcomes if o.status != "skipped"]
+    click.echo(f"{len(ran)} experiment(s), {len(failed)} failed"
+               + (f": {', '.join(failed)}" if failed else ""))
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
+def _summary(folders: tuple[Path, ...], output: Path) -> None:
+    from .report.summary import build_summary
+    from .studies.suite import read_verdicts
+
+    records = read_verdicts(list(folders))
+    pdf = build_summary(records, output)
+    for r in records:
+        v = r.get("verdict")
+        click.echo(f"{r['name']}: {v['outcome'] if v else 'no claim'}")
+    click.echo(f"summary of {len(records)} experiment(s): {pdf}")
+
+
+@main.group("runs")
+def runs_group() -> None:
+    """The run folders of --out: list them, compare two."""
+
+
+@runs_group.command("list")
+@click.option("--out", default="runs", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Folder of run folders.")
+def runs_list_cmd(out: Path) -> None:
+    """Every run folder in OUT: name, config hash, date, size, status."""
+    from .run_index import list_runs, runs_table
+
+    click.echo(format_table(runs_table(list_runs(out))))
+
+
+@runs_group.command("compare")
+@click.argument("run_a", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("run_b", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--sigma", default=3.0, show_default=True, type=click.FloatRange(min=0),
+              help="Flag a difference beyond this many standard errors.")
+def runs_compare_cmd(run_a: Path, run_b: Path, sigma: float) -> None:
+    """Each metric of RUN_B minus RUN_A with its Monte Carlo error; '*' where significant."""
+    from .run_index import compare_runs, comparison_rows
+
+    rows = compare_runs(run_a, run_b, sigma=sigma)
+    click.echo(f"B - A with one standard error (paired when the runs share their price "
+               f"paths); * beyond {sigma:g} sigma")
+    click.echo(format_table(comparison_rows(rows)))
+    flagged = sum(r.flagged for r in rows)
+    click.echo(f"{flagged} of {len(rows)} metric(s) differ significantly")
 
 
 @main.command("verify")
@@ -654,7 +774,7 @@ def _int_list(text: str, option: str) -> tuple[int, ...]:
 @main.command("bench")
 @click.option(
     "--what",
-    type=click.Choice(("paths", "venue", "memory", "contagion", "all")),
+    type=click.Choice(("paths", "venue", "memory", "contagion", "verdict", "all")),
     default="all",
     show_default=True,
     help="Which kernels to time; memory: the chunk memory estimate against measured peaks "
@@ -790,6 +910,13 @@ def bench_cmd(what: str, n_paths: int, steps: int, n_accounts: int, chunk: int, 
                                    f"  {r['case']}: {r['seconds']:.3f} s", err=True))
         click.echo(format_table(rows))
         out["contagion_rows"] = rows
+    if what == "verdict":  # issue 15: what deciding a claim costs (not part of "all")
+        from .studies.verdict_bench import bench_verdict
+
+        rows = bench_verdict(n_paths=n_paths, repeats=repeats)
+        click.echo(f"\nverdicts, {n_paths:,} paths, paired bootstrap (medians):")
+        click.echo(format_table(rows))
+        out["verdict_rows"] = rows
     if json_out is not None:
         _write_json(json_out, out)
         click.echo(f"json: {json_out}")

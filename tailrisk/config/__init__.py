@@ -11,6 +11,8 @@ Units: prices in USD, times in years (``dt`` also accepts ``"1d"``, ``"8h"``, ``
 rates and volatilities annualised, quantities in contracts (units of the underlying).
 """
 
+from .claim import CheckConfig as CheckConfig
+from .claim import ClaimConfig as ClaimConfig
 from .errors import ConfigError as ConfigError
 from .experiment import AnalysisConfig as AnalysisConfig
 from .experiment import Experiment as Experiment
@@ -19,6 +21,7 @@ from .experiment import config_hash as config_hash
 from .experiment import load_config as load_config
 from .experiment import parse_config as parse_config
 from .experiment import sweep_points as sweep_points
+from .experiment import variant_points as variant_points
 from .models import MODEL_NAMES as MODEL_NAMES
 from .models import GarchTModel as GarchTModel
 from .models import GbmModel as GbmModel
@@ -34,6 +37,7 @@ from .run import DT_UNITS as DT_UNITS
 from .run import YEAR_DAYS as YEAR_DAYS
 from .run import RunConfig as RunConfig
 from .run import default_chunk_size as default_chunk_size
+from .study import StudyConfig as StudyConfig
 from .venue import CONTRACT_POLICIES as CONTRACT_POLICIES
 from .venue import PNL_POLICIES as PNL_POLICIES
 from .venue import POLICIES as POLICIES

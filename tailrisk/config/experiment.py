@@ -20,10 +20,12 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ._base import Frozen as _Frozen
+from .claim import ClaimConfig
 from .errors import ConfigError
 from .models import MODEL_NAMES, ModelConfig
 from .replay import ReplayConfig
 from .run import RunConfig
+from .study import StudyConfig
 from .venue import VenueConfig
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "load_config",
     "parse_config",
     "sweep_points",
+    "variant_points",
 ]
 
 #: the most log units a model's volatility may spread log prices over the horizon
@@ -86,10 +89,14 @@ class Experiment(_Frozen):
     sweep: SweepConfig | None = None
     #: a replay of recorded prices (docs/replay.md); needs a [venue]
     replay: ReplayConfig | None = None
+    #: what the experiment claims and the checks that decide it (config/claim.py)
+    claim: ClaimConfig | None = None
+    #: several variants of this config on the same paths (config/study.py)
+    study: StudyConfig | None = None
 
     @model_validator(mode="after")
     def _scale_over_the_horizon(self) -> Experiment:
-        problems = _horizon_problems(self)
+        problems = _horizon_problems(self) + _claim_problems(self)
         if self.replay is not None and self.venue is None:
             problems.append("replay: needs a [venue] table (the venue that replays the day)")
         if problems:
@@ -130,6 +137,26 @@ def _horizon_problems(exp: Experiment) -> list[str]:
                 f"{key} x sqrt(horizon) = {vol * math.sqrt(years):.4g} log units; at most "
                 f"{MAX_LOG_SPREAD:g} allowed"
             )
+    return out
+
+
+def _claim_problems(exp: Experiment) -> list[str]:
+    """Checks that name a variant the study does not have, or need a venue the file lacks."""
+    from .claim import metric_refs, parse_expression
+
+    if exp.claim is None:
+        return []
+    labels = set(exp.study.labels()) if exp.study is not None else set()
+    exprs = [(f"claim.checks[{i}].metric", c.metric) for i, c in enumerate(exp.claim.checks)]
+    exprs += [(f"claim.headline[{i}]", h) for i, h in enumerate(exp.claim.headline)]
+    out = []
+    for key, expr in exprs:
+        for ref in metric_refs(parse_expression(expr)):
+            if ref.variant is not None and ref.variant not in labels:
+                have = ", ".join(sorted(labels)) or "none: the file has no [study]"
+                out.append(f"{key} = {expr!r}: no variant {ref.variant!r} (variants: {have})")
+            if exp.venue is None and not ref.name.startswith("price_"):
+                out.append(f"{key} = {expr!r}: {ref.name} needs a [venue] table")
     return out
 
 
@@ -272,6 +299,11 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Experiment:
             sweep_points(exp, exp.sweep.grid)
         except ConfigError as err:
             raise ConfigError(source, err.problems) from None
+    if exp.study is not None:
+        try:
+            variant_points(exp)
+        except ConfigError as err:
+            raise ConfigError(source, err.problems) from None
     return exp
 
 
@@ -342,6 +374,39 @@ def sweep_points(
         out.append((assignment, point))
     if problems:
         raise ConfigError("<sweep>", problems)
+    return out
+
+
+def variant_points(exp: Experiment) -> list[tuple[str, dict[str, Any], Experiment]]:
+    """The variants of a ``[study]``: ``[(label, assignment, experiment)]``, each validated.
+
+    A variant is ``exp`` without its ``[claim]``, ``[study]`` and ``[sweep]`` tables, with the
+    assignment's dotted keys set and ``run.name`` = ``<run.name>.<label>`` (its run folder).
+    Raises :class:`ConfigError` naming every bad value of every variant.
+    """
+    if exp.study is None:
+        return []
+    base = exp.to_dict()
+    for table in ("claim", "study", "sweep"):
+        base.pop(table, None)
+    out, problems, seen = [], [], set()
+    for label, assignment in exp.study.assignments():
+        data = copy.deepcopy(base)
+        for k, v in assignment.items():
+            _set_dotted(data, k, list(v) if isinstance(v, tuple) else v)
+        name = f"{exp.run.name}.{label}"
+        data["run"]["name"] = name[:100]
+        try:
+            point = parse_config(data, f"<variant {label}>")
+        except ConfigError as err:
+            for p in err.problems:
+                if p not in seen:
+                    seen.add(p)
+                    problems.append(f"study variant {label!r}: {p}")
+            continue
+        out.append((label, assignment, point))
+    if problems:
+        raise ConfigError("<study>", problems)
     return out
 
 

@@ -28,10 +28,14 @@ JAX are imported inside the functions that draw or estimate.
 
 from __future__ import annotations
 
+from . import claim as claim  # the claim page (issue 15)
+
 # the page families register themselves, in any order (their order keys sort them)
 from . import cohorts, headline, methods, models, prices, venue
 from . import contagion as contagion  # network runs: a page family of their own
+from . import ledger as ledger  # a small venue step by step (issue 15)
 from . import replay as replay
+from . import study as study  # a study's pages (issue 15)
 from .build import build_report, report_pages
 from .format import step_text
 from .headline import (
@@ -60,11 +64,13 @@ __all__ = [
     "Page",
     "PageFamily",
     "build_report",
+    "claim",
     "cohorts",
     "families",
     "headline",
     "headline_groups",
     "headline_rows",
+    "ledger",
     "methods",
     "model_one_day_returns",
     "models",
@@ -72,6 +78,7 @@ __all__ = [
     "register",
     "report_pages",
     "step_text",
+    "study",
     "summary_rows",
     "unregister",
     "venue",

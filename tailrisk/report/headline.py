@@ -305,7 +305,8 @@ def _hill_stability_page(result: RunResult, groups: list[HeadlineGroup]):
         ax.set_xlabel("k (largest gains used)")
         ax.set_ylabel("Hill tail index alpha")
         ax.set_ylim(0, 15)
-        ax.legend(loc="upper right")
+        if ax.get_legend_handles_labels()[0]:  # no curve when a group has too few gains
+            ax.legend(loc="upper right")
     fig.text(
         0.5,
         0.045,

@@ -88,10 +88,11 @@ def _terminal_page(result: RunResult):
     horizon = exp.run.horizon * 365
     r = result.per_path["terminal_log_return"][finite_mask(result)]
     left_out = left_out_note(result)
-    if r.size < 2:
+    if r.size < 2 or np.ptp(r) <= 1e-12 * max(1.0, float(np.abs(r).max())):
         fig = plt.figure()
         fig.suptitle(f"Terminal log returns R = log(S_T / S_0), horizon {horizon:g} days")
-        fig.text(0.5, 0.5, f"{left_out} Too few paths left for a tail plot.", ha="center")
+        why = "every path ends at the same price" if r.size >= 2 else "too few paths left"
+        fig.text(0.5, 0.5, f"{left_out} No tail plot: {why}.", ha="center")
         style.footer(fig, result)
         return fig
     centred = r - np.median(r)
