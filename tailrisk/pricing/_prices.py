@@ -1,0 +1,109 @@
+"""The price grid: European options on the damped and the undamped asset, every strike, maturity
+and probe, with standard errors, the closed-form price of the undamped option where one exists
+(beside its Monte Carlo estimate),
+the control variate's variance-reduction factor and Black implied volatilities.
+
+One row a (asset, probe, maturity, kind, strike). Units: prices and standard errors in USD per
+unit of the underlying (discounted to time 0 at the model's rate), strikes in USD, maturities in
+years, implied volatilities annualised. The undamped asset ``S(T)`` is the same for every probe:
+its rows carry ``probe = ""``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from ._black import bs_greeks, bs_price, implied_vol, implied_vol_reason
+from ._damped_assets import DampedAssets
+from ._merton import merton_price
+from ._monte_carlo import estimate, strike_sums
+
+__all__ = ["closed_form_price", "price_grid"]
+
+
+def closed_form_price(model, kind: str, s0: float, strikes, T: float, r: float):
+    """The undamped option's closed-form price (USD per unit) under the risk-neutral ``model``
+    (Black–Scholes for ``gbm``, Merton's series for ``merton``), or None for other models."""
+    name = getattr(model, "name", "")
+    if getattr(model, "mode", "") != "risk_neutral":
+        return None
+    if name == "gbm":
+        return bs_price(kind, s0, strikes, model.sigma, T, r)
+    if name == "merton":
+        return merton_price(kind, s0, strikes, model.sigma, T, r, model.lam, model.mu_j,
+                            model.sigma_j)
+    return None
+
+
+def _iv_columns(kind, price, se, s0, strikes, T, r):
+    iv, code = implied_vol(kind, price, s0, strikes, T, r)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vega = bs_greeks(kind if kind in ("call", "put") else "call", s0, strikes,
+                         np.where(np.isfinite(iv) & (iv > 0), iv, 1.0), T, r)["vega"]
+        iv_se = np.where(np.isfinite(iv) & (iv > 0), se / vega, np.nan)
+    return iv, iv_se, implied_vol_reason(code)
+
+
+def price_grid(assets: DampedAssets, strikes: Sequence[float], kinds: Sequence[str] = ("call",),
+               *, control_variate: bool = True) -> dict[str, np.ndarray]:
+    """Prices of every option of the grid on the damped asset of each probe and on the
+    undamped asset; returns a column table (``{column: array}``, one entry a row).
+
+    With ``control_variate`` the damped prices use the undamped option on the same path as a
+    control variate when its closed form is known (``gbm``, ``merton``); the undamped prices are
+    then the closed form's, and ``price_plain`` / ``se_plain`` hold the plain Monte Carlo
+    estimate beside them. ``vrf`` is the variance-reduction factor achieved (1 without a
+    control); ``vrf_potential`` what the control would achieve if its price were known (the
+    variance of the plain estimator over that of the regression residual). Undamped rows hold
+    the plain Monte Carlo estimate, with the closed form beside it (``closed_form_usd``).
+    """
+    strikes = np.sort(np.asarray(strikes, np.float64))
+    s0, r = assets.s0, assets.r
+    cols: dict[str, list] = {c: [] for c in (
+        "asset", "probe", "side", "leverage", "maturity_years", "kind", "strike_usd",
+        "moneyness", "price_usd", "se_usd", "price_plain_usd", "se_plain_usd", "vrf",
+        "vrf_potential", "closed_form_usd", "implied_vol", "implied_vol_se", "iv_reason",
+        "paths")}
+    n = assets.n_paths
+
+    def add(asset, probe, side, lev, T, kind, est_price, est_se, plain, se_plain, vrf, vrf_pot,
+            closed):
+        m = strikes.shape[0]
+        iv, iv_se, reason = _iv_columns(kind, est_price, est_se, s0, strikes, T, r)
+        for c, v in (("asset", asset), ("probe", probe), ("side", side), ("leverage", lev),
+                     ("maturity_years", T), ("kind", kind), ("paths", n)):
+            cols[c].extend([v] * m)
+        cols["strike_usd"].extend(strikes)
+        cols["moneyness"].extend(strikes / s0)
+        for c, v in (("price_usd", est_price), ("se_usd", est_se), ("price_plain_usd", plain),
+                     ("se_plain_usd", se_plain), ("vrf", vrf), ("vrf_potential", vrf_pot),
+                     ("closed_form_usd", closed), ("implied_vol", iv), ("implied_vol_se", iv_se)):
+            cols[c].extend(np.broadcast_to(np.asarray(v, np.float64), (m,)))
+        cols["iv_reason"].extend(reason)
+
+    for k, T in enumerate(assets.maturities):
+        T = float(T)
+        disc = math.exp(-r * T)
+        S = assets.undamped[:, k]
+        for kind in kinds:
+            closed = closed_form_price(assets.model, kind, s0, strikes, T, r)
+            und = estimate(strike_sums(kind, S, strikes, centre=s0), disc)
+            add("undamped", "", "", math.nan, T, kind, und.price, und.se, und.price_plain,
+                und.se_plain, 1.0, 1.0, math.nan if closed is None else closed)
+            for j, name in enumerate(assets.probe_names):
+                sums = strike_sums(kind, assets.damped[:, k, j], strikes, S, centre=s0)
+                pot = estimate(sums, disc, und.price_plain)  # control priced by the same paths
+                if control_variate and closed is not None:
+                    est = estimate(sums, disc, closed)
+                    price, se, vrf = est.price, est.se, est.vrf
+                else:
+                    price, se, vrf = pot.price_plain, pot.se_plain, np.ones_like(pot.price)
+                side = "long" if assets.probe_side[j] > 0 else "short"
+                add("damped", name, side, float(assets.probe_leverage[j]), T, kind, price, se,
+                    pot.price_plain, pot.se_plain, vrf, pot.vrf, math.nan)
+    out = {c: np.asarray(v) for c, v in cols.items()}
+    out["unit"] = np.full(out["price_usd"].shape, "USD per unit")
+    return out
