@@ -61,10 +61,12 @@ def bs_price(kind: str, S, K, sigma, T, r=0.0) -> np.ndarray:
         x = np.log(F / K)
         w = sigma * np.sqrt(T)
         otm = _otm_normalised(-np.abs(x), w)  # the out-of-the-money option, normalised
-        out_call = np.where(x <= 0, otm, otm + (np.exp(0.5 * x) - np.exp(-0.5 * x)))
-        call = D * np.sqrt(F * K) * out_call
-        price = call if kind == "call" else call - D * (F - K)
-        return np.maximum(price, 0.0)
+        # the in-the-money option adds its intrinsic value (normalised) to the out-of-the-money
+        # one, so each side keeps its relative precision
+        sign = 1.0 if kind == "call" else -1.0
+        itm = sign * x > 0
+        norm = np.where(itm, otm + sign * (np.exp(0.5 * x) - np.exp(-0.5 * x)), otm)
+        return np.maximum(D * np.sqrt(F * K) * norm, 0.0)
     _, d2 = _d1_d2(S, K, sigma, T, r)
     flat = (sigma * np.sqrt(T)) == 0
     above = np.where(flat, (F > K).astype(np.float64), special.ndtr(d2))
@@ -130,6 +132,8 @@ _REASONS = {
 def implied_vol_reason(code) -> np.ndarray:
     """The message of each reason code returned by :func:`implied_vol` ('' where it exists)."""
     code = np.asarray(code)
+    if code.ndim == 0:
+        return _REASONS[int(code)]
     return np.vectorize(_REASONS.__getitem__, otypes=[object])(code) if code.size else code
 
 
@@ -157,17 +161,19 @@ def implied_vol(kind: str, price, S, K, T, r=0.0, *, tol: float = 1e-12,
         D = np.exp(-r * T)
         F = S / D
         x = np.log(F / K)
-        # normalised out-of-the-money price: subtract the intrinsic value of the in-the-money one
+        # normalised out-of-the-money price: the in-the-money option less its intrinsic value
+        # (an out-of-the-money price is taken as it is, keeping its relative precision)
         scale = D * np.sqrt(F * K)
-        call = price if kind == "call" else price + D * (F - K)
-        intrinsic = np.maximum(np.exp(0.5 * x) - np.exp(-0.5 * x), 0.0)
-        beta = call / scale - intrinsic
-        upper = np.exp(0.5 * x)  # the call's upper bound F, normalised
+        sign = 1.0 if kind == "call" else -1.0
+        itm = sign * x > 0
+        intrinsic = np.where(itm, sign * (np.exp(0.5 * x) - np.exp(-0.5 * x)), 0.0)
+        beta = price / scale - intrinsic
+        upper = np.exp(0.5 * sign * x)  # F for a call, D K for a put, normalised
     ok = code == IV_OK
     # a price within rounding of a bound is that bound
     eps = 64 * np.finfo(np.float64).eps * np.maximum(upper, 1e-300)
     below = ok & (beta < -eps)
-    above = ok & (call / scale >= upper - eps * 0.5) & ~below
+    above = ok & (price / scale >= upper - eps * 0.5) & ~below
     code[below] = IV_BELOW
     code[above] = IV_ABOVE
     ok = code == IV_OK
