@@ -611,6 +611,64 @@ def frontier_cmd(config: Path, paths: int | None, out: Path) -> None:
     _write_rows(f.to_rows(), run_dir_for(exp, out) / "frontier.parquet")
 
 
+@main.command("price")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--paths", type=int, help="Paths (default pricing.paths or run.paths).")
+@click.option("--greeks/--no-greeks", default=None,
+              help="Also delta, gamma, vega by bumps (default pricing.greeks).")
+@_OUT_OPTION
+def price_cmd(config: Path, paths: int | None, greeks: bool | None, out: Path) -> None:
+    """Options on damped assets: the [pricing] grid on every probe's damped asset and on the
+    undamped asset, the price of ADL per probe; tidy Parquet tables in the run folder."""
+    from .pricing.api import price_options
+    from .runner import run_dir_for
+
+    exp = _load_or_exit(config)
+    try:
+        res = price_options(exp, paths=paths, greeks=greeks)
+    except ConfigError as err:
+        _config_error(err)
+    p = res.prices
+    atm = {}
+    for i in range(len(p["price_usd"])):  # the strike nearest the money per series
+        key = (p["asset"][i], p["probe"][i], p["maturity_years"][i], p["kind"][i])
+        gap = abs(p["moneyness"][i] - 1.0)
+        if key not in atm or gap < atm[key][0]:
+            atm[key] = (gap, i)
+    rows = []
+    for (asset, probe, mat, kind), (_, i) in atm.items():
+        iv = p["implied_vol"][i]
+        rows.append({
+            "asset": asset if asset == "undamped" else f"damped {probe}",
+            "T [days]": f"{mat * 365:g}",
+            "option": f"{kind} K={p['strike_usd'][i]:,.6g} USD",
+            "price [USD/unit]": f"{p['price_usd'][i]:.6g} ± {p['se_usd'][i]:.2g}",
+            "closed form": ("" if not math.isfinite(p["closed_form_usd"][i])
+                            else f"{p['closed_form_usd'][i]:.6g}"),
+            "implied vol [/yr]": "" if not math.isfinite(iv) else f"{iv:.4f}",
+            "VRF": f"{p['vrf'][i]:.3g}",
+        })
+    n = res.assets.n_paths
+    click.echo(f"{n:,} paths; ± one Monte Carlo standard error; strikes nearest the money "
+               f"(all {len(p['price_usd']):,} rows in the table)")
+    click.echo(format_table(rows))
+    a = res.adl
+    if len(a["probe"]):
+        click.echo("price of ADL (entitled minus damped forward, per unit, discounted)")
+        click.echo(format_table([{
+            "probe": f"{a['probe'][i]} ({a['side'][i]} {a['leverage'][i]:g}x)",
+            "T [days]": f"{a['maturity_years'][i] * 365:g}",
+            "ADL price [USD/unit]": f"{a['adl_price_usd'][i]:.4g} ± {a['adl_price_se_usd'][i]:.2g}",
+            "rate [/yr of notional]": (f"{a['adl_rate_per_year'][i]:.3%} ± "
+                                       f"{a['adl_rate_se_per_year'][i]:.2%}"),
+            "P(ADL)": f"{a['p_adl'][i]:.4f}",
+        } for i in range(len(a["probe"]))]))
+    secs = ", ".join(f"{k} {v:.1f} s" for k, v in res.seconds.items())
+    click.echo(f"time: {secs}")
+    for path in res.write(run_dir_for(exp, out)):
+        click.echo(f"table: {path}")
+
+
 @main.command("hyperliquid")
 @click.option(
     "--data",

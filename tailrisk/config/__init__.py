@@ -2,9 +2,9 @@
 
 One module a table: :mod:`.run` (``[run]``), :mod:`.models` (``[model]``), :mod:`.venue`
 (``[venue]``, ``[venue.population]``), :mod:`.experiment` (the whole file: ``[analysis]``,
-``[sweep]``, parsing, the hash); :mod:`.errors` holds :class:`ConfigError`. Every problem in a
-file is reported at once, one line each, naming the file, the key, the value and what is
-allowed. Nothing downstream ever sees an unvalidated value.
+``[sweep]``, parsing, the hash), :mod:`.pricing` (``[pricing]``); :mod:`.errors` holds
+:class:`ConfigError`. Every problem in a file is reported at once, one line each, naming the
+file, the key, the value and what is allowed. Nothing downstream ever sees an unvalidated value.
 
 Units: prices in USD, times in years (``dt`` also accepts ``"1d"``, ``"8h"``, ``"5min"``),
 rates and volatilities annualised, quantities in contracts (units of the underlying).
@@ -26,6 +26,7 @@ from .models import MertonModel as MertonModel
 from .models import ModelConfig as ModelConfig
 from .models import StableModel as StableModel
 from .models import StudentTModel as StudentTModel
+from .pricing import PricingConfig as PricingConfig
 from .run import DEFAULT_CHUNK as DEFAULT_CHUNK
 from .run import DT_UNITS as DT_UNITS
 from .run import YEAR_DAYS as YEAR_DAYS

@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError, field_validator
 from ._base import Frozen as _Frozen
 from .errors import ConfigError
 from .models import MODEL_NAMES, ModelConfig
+from .pricing import PricingConfig, pricing_problems
 from .run import RunConfig
 from .venue import VenueConfig
 
@@ -66,6 +67,8 @@ class Experiment(_Frozen):
     venue: VenueConfig | None = None
     #: an optional parameter grid for ``tailrisk sweep``
     sweep: SweepConfig | None = None
+    #: options on damped assets (``tailrisk price``); None: no pricing
+    pricing: PricingConfig | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
@@ -134,10 +137,11 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Experiment:
     if "model" not in data:
         raise ConfigError(source, ["[model]: required table is missing (give at least name = "
                                    f"one of {_allowed_models()})"])
+    cross = pricing_problems(data)  # [pricing] against the other tables
     try:
-        return Experiment.model_validate(data)
+        exp = Experiment.model_validate(data)
     except ValidationError as err:
-        problems = _problems(err)
+        problems = _problems(err) + cross
         # pydantic skips cross-field checks of a table with field errors; this one is too common
         run = data.get("run") if isinstance(data.get("run"), dict) else {}
         paths = run.get("paths", RunConfig.model_fields["paths"].default)
@@ -146,6 +150,9 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Experiment:
                 and not any(p.startswith("run.chunk_size") for p in problems)):
             problems.append(f"run.chunk_size = {chunk}: must be <= run.paths ({paths})")
         raise ConfigError(source, problems) from None
+    if cross:
+        raise ConfigError(source, cross)
+    return exp
 
 
 def load_config(path: str | Path) -> Experiment:

@@ -13,6 +13,7 @@ Rooms: ``_black`` (Black–Scholes and implied volatility), ``_merton``, ``_barr
 No jax at import time.
 """
 
+from ._adl_price import adl_price as adl_price
 from ._barrier import BGK_BETA as BGK_BETA
 from ._barrier import barrier_hit_probability as barrier_hit_probability
 from ._barrier import damped_barrier_price as damped_barrier_price
@@ -23,8 +24,12 @@ from ._black import implied_vol as implied_vol
 from ._black import implied_vol_reason as implied_vol_reason
 from ._damped_assets import DampedAssets as DampedAssets
 from ._damped_assets import damped_assets as damped_assets
+from ._greeks import bump_greeks as bump_greeks
+from ._greeks import pathwise_greeks as pathwise_greeks
 from ._merton import merton_price as merton_price
 from ._monte_carlo import estimate as estimate
 from ._monte_carlo import strike_sums as strike_sums
 from ._prices import closed_form_price as closed_form_price
 from ._prices import price_grid as price_grid
+from .api import PricingResult as PricingResult
+from .api import price_options as price_options

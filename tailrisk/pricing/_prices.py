@@ -5,8 +5,9 @@ the control variate's variance-reduction factor and Black implied volatilities.
 
 One row a (asset, probe, maturity, kind, strike). Units: prices and standard errors in USD per
 unit of the underlying (discounted to time 0 at the model's rate), strikes in USD, maturities in
-years, implied volatilities annualised. The undamped asset ``S(T)`` is the same for every probe:
-its rows carry ``probe = ""``.
+years, implied volatilities annualised (Black's, on the asset's forward: ``S0 e^{rT}`` for the
+undamped asset, the Monte Carlo mean of ``A(T)`` for a damped one). The undamped asset
+``S(T)`` is the same for every probe: its rows carry ``probe = ""``.
 """
 
 from __future__ import annotations
@@ -65,16 +66,20 @@ def price_grid(assets: DampedAssets, strikes: Sequence[float], kinds: Sequence[s
     cols: dict[str, list] = {c: [] for c in (
         "asset", "probe", "side", "leverage", "maturity_years", "kind", "strike_usd",
         "moneyness", "price_usd", "se_usd", "price_plain_usd", "se_plain_usd", "vrf",
-        "vrf_potential", "closed_form_usd", "implied_vol", "implied_vol_se", "iv_reason",
-        "paths")}
+        "vrf_potential", "closed_form_usd", "forward_usd", "implied_vol", "implied_vol_se",
+        "iv_reason", "paths")}
     n = assets.n_paths
 
     def add(asset, probe, side, lev, T, kind, est_price, est_se, plain, se_plain, vrf, vrf_pot,
-            closed):
+            closed, forward):
         m = strikes.shape[0]
-        iv, iv_se, reason = _iv_columns(kind, est_price, est_se, s0, strikes, T, r)
+        # Black's inversion on the asset's own forward (a damped asset's risk-neutral mean is
+        # not S0 e^{rT}): calls and puts then give one volatility, as parity holds on it
+        spot = forward * math.exp(-r * T)
+        iv, iv_se, reason = _iv_columns(kind, est_price, est_se, spot, strikes, T, r)
         for c, v in (("asset", asset), ("probe", probe), ("side", side), ("leverage", lev),
-                     ("maturity_years", T), ("kind", kind), ("paths", n)):
+                     ("maturity_years", T), ("kind", kind), ("paths", n),
+                     ("forward_usd", forward)):
             cols[c].extend([v] * m)
         cols["strike_usd"].extend(strikes)
         cols["moneyness"].extend(strikes / s0)
@@ -92,7 +97,8 @@ def price_grid(assets: DampedAssets, strikes: Sequence[float], kinds: Sequence[s
             closed = closed_form_price(assets.model, kind, s0, strikes, T, r)
             und = estimate(strike_sums(kind, S, strikes, centre=s0), disc)
             add("undamped", "", "", math.nan, T, kind, und.price, und.se, und.price_plain,
-                und.se_plain, 1.0, 1.0, math.nan if closed is None else closed)
+                und.se_plain, 1.0, 1.0, math.nan if closed is None else closed,
+                s0 * math.exp(r * T))
             for j, name in enumerate(assets.probe_names):
                 sums = strike_sums(kind, assets.damped[:, k, j], strikes, S, centre=s0)
                 pot = estimate(sums, disc, und.price_plain)  # control priced by the same paths
@@ -103,7 +109,8 @@ def price_grid(assets: DampedAssets, strikes: Sequence[float], kinds: Sequence[s
                     price, se, vrf = pot.price_plain, pot.se_plain, np.ones_like(pot.price)
                 side = "long" if assets.probe_side[j] > 0 else "short"
                 add("damped", name, side, float(assets.probe_leverage[j]), T, kind, price, se,
-                    pot.price_plain, pot.se_plain, vrf, pot.vrf, math.nan)
+                    pot.price_plain, pot.se_plain, vrf, pot.vrf, math.nan,
+                    float(np.mean(assets.damped[:, k, j])))
     out = {c: np.asarray(v) for c, v in cols.items()}
     out["unit"] = np.full(out["price_usd"].shape, "USD per unit")
     return out

@@ -15,6 +15,8 @@ Pages, in order (each family of pages is a module here that registers itself, se
 6. ``prices``: the run's own terminal log returns: survival of both tails against a Gaussian;
 7. ``venue`` (with a venue): insurance fund and ADL distributions;
 8. ``cohorts`` (with a venue): damped vs undamped payoff survival per cohort (and per probe);
+8b. ``pricing`` (with a ``[pricing]`` table): damped and undamped smiles per probe, the price
+   of ADL by leverage and side, the closed-market check (docs/pricing.md);
 9. ``methods``: a table of per-path summaries, means and quantiles with their ArviZ MCSE.
 
 ``style`` is the one place for the look, ``format`` for how numbers are written, ``data`` for
@@ -29,7 +31,7 @@ JAX are imported inside the functions that draw or estimate.
 from __future__ import annotations
 
 # the page families register themselves, in any order (their order keys sort them)
-from . import cohorts, headline, methods, models, prices, venue
+from . import cohorts, headline, methods, models, prices, pricing, venue
 from .build import build_report, report_pages
 from .format import step_text
 from .headline import (
@@ -67,6 +69,7 @@ __all__ = [
     "model_one_day_returns",
     "models",
     "prices",
+    "pricing",
     "register",
     "report_pages",
     "step_text",
