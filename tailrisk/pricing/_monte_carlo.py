@@ -141,3 +141,54 @@ def estimate(s: StrikeSums, discount: float = 1.0, control_price=None) -> PriceE
         cv = discount * (mx - b * (my - np.asarray(control_price, np.float64) / discount))
         vrf = np.where(vres > 0, vx / vres, np.where(vx > 0, np.inf, 1.0))
     return PriceEstimate(cv, discount * np.sqrt(vres / n), plain, se_plain, vrf)
+
+
+def control_estimate(kind: str, x, strikes, controls, centre: float = 0.0,
+                     discount: float = 1.0) -> PriceEstimate:
+    """Prices per strike with several controls of known zero mean: ``controls`` is
+    ``(paths, m)``, each column a per-path quantity whose expectation is exactly 0 (for example
+    ``S_T - F`` and ``(log S_T - E log S_T)^2 - Var log S_T`` under a model that gives both in
+    closed form). The regression estimator ``mean f - b . mean c`` with ``b`` the least-squares
+    coefficients per strike; its error from the residual variance. The sums over paths are the
+    bucket sums of the module docstring, weighted by the controls."""
+    strikes = np.asarray(strikes, np.float64)
+    k = strikes - centre
+    c = np.asarray(controls, np.float64)
+    n, m = c.shape
+    above = kind in ("call", "digital")
+    s_f = np.zeros(len(k))
+    s_ff = np.zeros(len(k))
+    s_fc = np.zeros((m, len(k)))
+    for lo in range(0, n, BLOCK):
+        xb = np.asarray(x[lo:lo + BLOCK], np.float64) - centre
+        cb = c[lo:lo + BLOCK]
+        ones = np.ones_like(xb)
+        weights = [ones, xb, xb * xb]
+        for j in range(m):
+            weights += [cb[:, j], xb * cb[:, j]]
+        sums = _bucket_sums(xb, k, weights, above)
+        s1, sx, sxx = sums[:3]
+        if kind in ("call", "put"):
+            sign = 1.0 if kind == "call" else -1.0
+            s_f += sign * (sx - k * s1)
+            s_ff += sxx - 2 * k * sx + k * k * s1
+            for j in range(m):
+                s_fc[j] += sign * (sums[4 + 2 * j] - k * sums[3 + 2 * j])
+        else:
+            s_f += s1
+            s_ff += s1
+            for j in range(m):
+                s_fc[j] += sums[3 + 2 * j]
+    mean_c = c.mean(axis=0)
+    cov_cc = np.cov(c, rowvar=False).reshape(m, m)
+    mf = s_f / n
+    vf = np.maximum(s_ff / n - mf * mf, 0.0) * n / max(n - 1, 1)
+    cov_fc = (s_fc / n - mean_c[:, None] * mf[None]) * n / max(n - 1, 1)  # (m, strikes)
+    b = np.linalg.solve(cov_cc, cov_fc)  # (m, strikes)
+    price = discount * (mf - b.T @ mean_c)
+    vres = np.maximum(vf - np.sum(b * cov_fc, axis=0), 0.0)
+    plain = discount * mf
+    se_plain = discount * np.sqrt(vf / n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vrf = np.where(vres > 0, vf / vres, np.inf)
+    return PriceEstimate(price, discount * np.sqrt(vres / n), plain, se_plain, vrf)

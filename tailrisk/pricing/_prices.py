@@ -20,7 +20,7 @@ import numpy as np
 from ._black import bs_greeks, bs_price, implied_vol, implied_vol_reason
 from ._damped_assets import DampedAssets
 from ._merton import merton_price
-from ._monte_carlo import estimate, strike_sums
+from ._monte_carlo import control_estimate, estimate, strike_sums
 
 __all__ = ["closed_form_price", "price_grid"]
 
@@ -37,6 +37,28 @@ def closed_form_price(model, kind: str, s0: float, strikes, T: float, r: float):
         return merton_price(kind, s0, strikes, model.sigma, T, r, model.lam, model.mu_j,
                             model.sigma_j)
     return None
+
+
+def moment_controls(model, S, s0: float, T: float, r: float):
+    """Per-path controls of known zero mean for the undamped asset ``S`` (``(paths,)``) under
+    the risk-neutral ``model``: ``S - s0 e^{rT}`` (every model: the risk-neutral forward) and,
+    for ``gbm`` and ``merton``, ``(log S - m)^2 - v`` with the log price's mean ``m`` and
+    variance ``v`` in closed form; None for a physical model."""
+    if getattr(model, "mode", "") != "risk_neutral":
+        return None
+    cols = [S - s0 * math.exp(r * T)]
+    name = getattr(model, "name", "")
+    if name == "gbm":
+        m = math.log(s0) + (r - 0.5 * model.sigma**2) * T
+        v = model.sigma**2 * T
+    elif name == "merton":
+        k = math.expm1(model.mu_j + 0.5 * model.sigma_j**2)
+        m = math.log(s0) + (r - 0.5 * model.sigma**2 - model.lam * k + model.lam * model.mu_j) * T
+        v = (model.sigma**2 + model.lam * (model.mu_j**2 + model.sigma_j**2)) * T
+    else:
+        return np.stack(cols, axis=1)
+    cols.append((np.log(S) - m) ** 2 - v)
+    return np.stack(cols, axis=1)
 
 
 def _iv_columns(kind, price, se, s0, strikes, T, r):
@@ -59,7 +81,9 @@ def price_grid(assets: DampedAssets, strikes: Sequence[float], kinds: Sequence[s
     estimate beside them. ``vrf`` is the variance-reduction factor achieved (1 without a
     control); ``vrf_potential`` what the control would achieve if its price were known (the
     variance of the plain estimator over that of the regression residual). Undamped rows hold
-    the plain Monte Carlo estimate, with the closed form beside it (``closed_form_usd``).
+    the Monte Carlo estimate with moment controls of known mean (:func:`moment_controls`: the
+    forward, and for gbm and merton the log price's variance), never the option's own closed
+    form, which sits beside it (``closed_form_usd``) as the check.
     """
     strikes = np.sort(np.asarray(strikes, np.float64))
     s0, r = assets.s0, assets.r
@@ -96,8 +120,14 @@ def price_grid(assets: DampedAssets, strikes: Sequence[float], kinds: Sequence[s
         for kind in kinds:
             closed = closed_form_price(assets.model, kind, s0, strikes, T, r)
             und = estimate(strike_sums(kind, S, strikes, centre=s0), disc)
-            add("undamped", "", "", math.nan, T, kind, und.price, und.se, und.price_plain,
-                und.se_plain, 1.0, 1.0, math.nan if closed is None else closed,
+            ctl = moment_controls(assets.model, S, s0, T, r) if control_variate else None
+            if ctl is not None:  # the undamped price with moment controls (no circularity)
+                mc = control_estimate(kind, S, strikes, ctl, s0, disc)
+                und_price, und_se, und_vrf = mc.price, mc.se, mc.vrf
+            else:
+                und_price, und_se, und_vrf = und.price, und.se, np.ones_like(und.price)
+            add("undamped", "", "", math.nan, T, kind, und_price, und_se, und.price_plain,
+                und.se_plain, und_vrf, und_vrf, math.nan if closed is None else closed,
                 s0 * math.exp(r * T))
             for j, name in enumerate(assets.probe_names):
                 sums = strike_sums(kind, assets.damped[:, k, j], strikes, S, centre=s0)
