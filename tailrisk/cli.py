@@ -327,7 +327,7 @@ def _knob(name: str, value: Any) -> str:
 @main.command("bench")
 @click.option(
     "--what",
-    type=click.Choice(("paths", "venue", "all")),
+    type=click.Choice(("paths", "venue", "pricing", "all")),
     default="all",
     show_default=True,
     help="Which kernels to time.",
@@ -425,6 +425,18 @@ def bench_cmd(what: str, n_paths: int, steps: int, n_accounts: int, chunk: int, 
                 click.echo(f"\nvenue kernel, {n_paths:,} paths x {steps} steps (medians):")
                 click.echo(format_table(rows))
                 out["venue_rows"] = rows
+    if what == "pricing":  # options on damped assets (not part of "all": minutes at 1M paths)
+        from .pricing.bench import bench_pricing
+
+        click.echo(f"\noptions on damped assets, {n_paths:,} paths x {steps} steps x "
+                   f"{n_accounts:,} accounts, chunks of {min(chunk, n_paths):,} paths "
+                   f"(medians of {repeats}):")
+        rows = bench_pricing(n_paths=n_paths, steps=steps, n_accounts=n_accounts, chunk=chunk,
+                             repeats=repeats,
+                             on_row=lambda r: click.echo(f"  {r['case']}: {r['note']}",
+                                                         err=True))
+        click.echo(format_table(rows))
+        out["pricing_rows"] = rows
     if json_out is not None:
         _write_json(json_out, out)
         click.echo(f"json: {json_out}")
