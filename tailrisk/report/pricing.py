@@ -66,8 +66,10 @@ def _smile_page(result: RunResult):
         kind = prices["kind"][m]
         use = ((kind == "put") & (k < fwd)) | ((kind == "call") & (k >= fwd))
         order = np.argsort(k[use])
-        return (prices["moneyness"][m][use][order], prices["implied_vol"][m][use][order],
-                prices["implied_vol_se"][m][use][order])
+        iv = prices["implied_vol"][m][use][order]
+        # no time value left (a price at its bound): no smile point, a gap
+        iv = np.where(iv > 0, iv, np.nan)
+        return (prices["moneyness"][m][use][order], iv, prices["implied_vol_se"][m][use][order])
 
     for ax, probe in zip(axes.flat, probes, strict=False):
         side = prices["side"][prices["probe"] == probe][0]
@@ -90,9 +92,9 @@ def _smile_page(result: RunResult):
     if not probes:
         axes.flat[0].set_visible(True)
         axes.flat[0].text(0.5, 0.5, "no probes: add [[venue.population.probes]]", ha="center")
-    fig.suptitle("Smiles of the damped asset (blue, error bars 2 standard errors) beside the "
-                 "undamped price (red, dashed); out-of-the-money puts and calls, Black's "
-                 "volatility on each asset's own forward")
+    fig.suptitle("Smiles of each probe's damped asset (blue, error bars 2 standard errors) "
+                 "beside the undamped price (red, dashed)\nout-of-the-money puts and calls; "
+                 "Black's volatility on each asset's own forward; gaps: no time value left")
     style.panel_grid(fig, wgap=0.75, hgap=0.9)
     n = int(prices["paths"][0]) if len(prices["paths"]) else 0
     style.footer(fig, result, f"{n:,} paths; implied volatility's error = price error / vega")
@@ -122,7 +124,7 @@ def _adl_page(result: RunResult):
         ax.set_xlabel("leverage")
         ax.set_ylabel("price of ADL, % of entry notional per year")
         ax.legend(loc="best", fontsize=style.LEGEND_SMALL_SIZE)
-    fig.suptitle("The price of ADL: entitled minus damped forward, per unit, discounted, as an "
+    fig.suptitle("The price of ADL: entitled minus damped forward, per unit, discounted\nas an "
                  "annualised share of the entry notional (error bars 2 standard errors)")
     style.panel_grid(fig, wgap=0.75, hgap=0.9)
     style.footer(fig, result, "the fair fee for bearing ADL; positive: a cost to the trader")
@@ -156,9 +158,9 @@ def _closed_market_page(result: RunResult):
         ax.set_ylabel(f"{option} price (USD per unit)")
         ax.set_title(f"{option} on a short's damped asset", fontsize=style.PANEL_TITLE_SIZE)
         ax.legend(loc="best", fontsize=style.LEGEND_SMALL_SIZE)
-    fig.suptitle("Closed-market check: S0 = 100, barrier (longs' bankruptcy price) 90, strike "
-                 "95, sigma 0.8, 30 days; the stopped price on gbm paths against "
-                 "damped_barrier_price (error bars 2 standard errors)")
+    fig.suptitle("Closed-market check: the stopped price on gbm paths against "
+                 "damped_barrier_price\nS0 = 100, barrier (the longs' bankruptcy price) 90, "
+                 "strike 95, sigma 0.8, 30 days; error bars 2 standard errors")
     style.panel_grid(fig, wgap=0.75, hgap=0.9)
     n = int(chk["paths"][0])
     style.footer(fig, result, f"{n:,} gbm paths, common random numbers across intervals; "

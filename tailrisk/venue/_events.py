@@ -18,7 +18,7 @@ import jax.numpy as jnp
 
 from ._liquidation import run_check
 from ._ops import compact_indices, row_segments
-from ._probe_marks import snap_probes
+from ._probe_marks import probe_rows, snap_probes
 from ._settings import Params, Static
 from ._state import State, pack, unpack
 
@@ -125,10 +125,12 @@ def run_events(state: State, sides, log_prices, path_index, prm: Params, st: Sta
     marks = jnp.exp(log_prices[:, jnp.asarray(st.probe_steps, jnp.int32) - 1]) if n_mat else None
     snap = tuple(jnp.zeros((n, n_mat, n_probe), log_prices.dtype) for _ in range(2))
     snap_out = snap
+    # the probes' ADL record, carried beside the state (see _probe_marks.probe_rows)
+    prow = probe_rows(state, sides, probe_pos) if n_mat else None
     for below in [*event_sizes(n, st.compact, st.lanes)[1:], 0]:  # the next batch's size (0: none)
 
         def body(c, ev=ev, paths=path_index[ids], marks=marks):
-            s, done, live, snap = c
+            s, done, live, snap, prow = c
             nxt = next_check(ev, done, s, sides, st.has_capacity)
             live = live & (nxt < ev.checks)
             col = jnp.minimum(nxt, ev.checks - 1)
@@ -138,14 +140,16 @@ def run_events(state: State, sides, log_prices, path_index, prm: Params, st: Sta
                 nxt_step = jnp.where(live, (col + 1) * st.check_every, big)
                 take = ((steps_k[None] >= (done * st.check_every)[:, None])
                         & (steps_k[None] < nxt_step[:, None]))
-                snap = snap_probes(snap, s, sides, probe_pos, marks, take)
+                snap = snap_probes(snap, s, sides, probe_pos, marks, take, prow)
             price = jnp.take_along_axis(ev.price, col[:, None], axis=1)[:, 0]
             s = run_check(s, sides, price, paths, (col + 1) * st.check_every, prm, st, seed, tol,
                           live)
-            return s, jnp.where(live, nxt + 1, done), live, snap
+            if n_mat:  # read after the check's in-place update of the pools
+                prow = probe_rows(s, sides, probe_pos)
+            return s, jnp.where(live, nxt + 1, done), live, snap, prow
 
-        s, done, live, snap = jax.lax.while_loop(lambda c, b=below: jnp.sum(c[2]) > b, body,
-                                                 (s, done, live, snap))
+        s, done, live, snap, prow = jax.lax.while_loop(
+            lambda c, b=below: jnp.sum(c[2]) > b, body, (s, done, live, snap, prow))
         mat, shared = pack(s, sides)
         out = out.at[ids].set(mat, mode="drop")  # every path of the batch, finished or not
         if n_mat:
@@ -160,6 +164,7 @@ def run_events(state: State, sides, log_prices, path_index, prm: Params, st: Sta
             if n_mat:
                 marks = marks[order]
                 snap = tuple(a[order] for a in snap)
+                prow = tuple(a[order] for a in prow)
             ids = jnp.where(valid, ids[order], n)
             done, live = done[order], valid
     return unpack(out, shared), (snap_out if n_mat else None)

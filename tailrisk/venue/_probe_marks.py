@@ -18,44 +18,67 @@ import jax.numpy as jnp
 from ._state import State, row_at
 
 
-def probe_marks(s: State, sides, marks, probe_pos):
+def probe_rows(s: State, sides, probe_pos):
+    """Each probe's ADL record on each path: ``(closed, haircut, proceeds)``, each ``(paths,
+    probes)`` (contracts, USD, USD), gathered from the path's row of the pools.
+
+    The event schedule carries these small arrays and gathers them again right after each
+    check: reading the pools *before* a check that updates them in place would make XLA keep a
+    copy of the whole pool at every iteration of the loop."""
+    n_long = sides[0].q.shape[0]
+    on_short = probe_pos >= n_long
+    k = jnp.where(on_short, probe_pos - n_long, probe_pos)
+    n, p = s.slot.shape[0], probe_pos.shape[0]
+    dtype = s.fund.dtype
+    out = [jnp.zeros((n, p), dtype) for _ in range(3)]
+    for side, ss, mine in ((sides[0], s.long, ~on_short), (sides[1], s.short, on_short)):
+        if side.q.shape[0] == 0:
+            continue
+        kk = jnp.broadcast_to(jnp.minimum(k, side.q.shape[0] - 1)[None], (n, p))
+        slot = jnp.broadcast_to(s.slot[:, None], (n, p))
+        for j, rows in enumerate((ss.closed, ss.h, ss.g)):
+            out[j] = jnp.where(mine[None], row_at(rows, slot, kk), out[j])
+    return tuple(out)
+
+
+def probe_marks(s: State, sides, rows, marks, probe_pos):
     """``(damped, undamped)`` payoffs in USD, each ``(paths, maturities, probes)``, of the probes
     at the positions ``probe_pos`` (in the long-then-short concatenation of the trigger orders),
-    if closed at each of ``marks`` (``(paths, maturities)``, USD, impact included) with the
-    state ``s``. The state's rows are read once for every maturity."""
+    if closed at each of ``marks`` (``(paths, maturities)``, USD, impact included), with the
+    path state ``s`` and the probes' ADL record ``rows`` (:func:`probe_rows`)."""
     n_long = sides[0].q.shape[0]
     on_short = probe_pos >= n_long
     k = jnp.where(on_short, probe_pos - n_long, probe_pos)
     n, p = marks.shape[0], probe_pos.shape[0]
     mark = marks[:, :, None]  # (paths, maturities, 1)
+    closed, h, g = (a[:, None] for a in rows)
     damped = undamped = jnp.zeros((n, marks.shape[1], p), marks.dtype)
     for side, ss, sign, mine in ((sides[0], s.long, 1, ~on_short), (sides[1], s.short, -1,
                                                                         on_short)):
         if side.q.shape[0] == 0:
             continue
-        kk = jnp.broadcast_to(jnp.minimum(k, side.q.shape[0] - 1)[None], (n, p))
-        slot = jnp.broadcast_to(s.slot[:, None], (n, p))
-        q, entry, m_per_q = side.q[kk], side.entry[kk], side.m_per_q[kk]
-        r = jnp.maximum(q - row_at(ss.closed, slot, kk), 0.0)[:, None]
-        h = row_at(ss.h, slot, kk)[:, None]
-        g = row_at(ss.g, slot, kk)[:, None]
-        liquidated = (kk < ss.n_done[:, None])[:, None]
-        margin_left = (m_per_q[:, None] * r)
-        raw = sign * r * (mark - entry[:, None]) - h
+        kk = jnp.minimum(k, side.q.shape[0] - 1)
+        q, entry, m_per_q = side.q[kk][None, None], side.entry[kk][None, None], side.m_per_q[
+            kk][None, None]
+        r = jnp.maximum(q - closed, 0.0)
+        liquidated = (kk[None] < ss.n_done[:, None])[:, None]
+        margin_left = m_per_q * r
+        raw = sign * r * (mark - entry) - h
         d = g + jnp.where(liquidated, -margin_left, jnp.maximum(raw, -margin_left))
-        full_m = (m_per_q * q)[:, None]
-        u = jnp.where(liquidated, -full_m,
-                      jnp.maximum(sign * q[:, None] * (mark - entry[:, None]), -full_m))
+        full_m = m_per_q * q
+        u = jnp.where(liquidated, -full_m, jnp.maximum(sign * q * (mark - entry), -full_m))
         damped = jnp.where(mine[None, None], d, damped)
         undamped = jnp.where(mine[None, None], u, undamped)
     return damped, undamped
 
 
-def snap_probes(snap, s: State, sides, probe_pos, marks, take):
+def snap_probes(snap, s: State, sides, probe_pos, marks, take, rows=None):
     """Record each probe's (damped, undamped) payoff at the maturities where ``take``
     (``(paths, maturities)``) holds: ``snap`` is ``(damped, undamped)``, each ``(paths,
     maturities, probes)``; ``marks`` the price at each maturity, ``(paths, maturities)``; the
-    mark is the price times the path's permanent impact."""
-    d, u = probe_marks(s, sides, marks * s.impact[:, None], probe_pos)
+    mark is the price times the path's permanent impact. ``rows``: the probes' ADL record
+    (default: gathered from ``s``)."""
+    rows = probe_rows(s, sides, probe_pos) if rows is None else rows
+    d, u = probe_marks(s, sides, rows, marks * s.impact[:, None], probe_pos)
     t = take[:, :, None]
     return jnp.where(t, d, snap[0]), jnp.where(t, u, snap[1])
