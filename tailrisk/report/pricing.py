@@ -24,33 +24,42 @@ if TYPE_CHECKING:  # pragma: no cover
 SMILE_PROBES = 8
 
 
-@functools.lru_cache(maxsize=4)
-def _tables(run_dir: str, config_hash: str):
-    """(prices, adl) column tables of the run, read from its folder or computed and written."""
+_TABLES: dict = {}
+
+
+def _tables(result: RunResult):
+    """(prices, adl) column tables of the run, read from its folder or computed once (and
+    written there); kept for the other pages of the same report."""
     from pathlib import Path
 
     import numpy as np
 
-    folder = Path(run_dir)
+    key = (str(result.run_dir), result.config_hash)
+    if key in _TABLES:
+        return _TABLES[key]
+    folder = Path(result.run_dir)
     files = folder / "pricing.parquet", folder / "pricing_adl.parquet"
     if all(f.exists() for f in files):
         import pyarrow.parquet as pq
 
-        return tuple({c: np.asarray(t.column(c).to_numpy(zero_copy_only=False))
-                      for c in t.column_names} for t in (pq.read_table(f) for f in files))
-    from ..pricing.api import price_options
-    from ..runner import load_run
+        out = tuple({c: np.asarray(t.column(c).to_numpy(zero_copy_only=False))
+                     for c in t.column_names} for t in (pq.read_table(f) for f in files))
+    else:
+        from ..pricing.api import price_options
 
-    res = price_options(load_run(folder).experiment)
-    res.write(folder)
-    return res.prices, res.adl
+        res = price_options(result.experiment)
+        res.write(folder)
+        out = res.prices, res.adl
+    _TABLES.clear()  # one run at a time
+    _TABLES[key] = out
+    return out
 
 
 def _smile_page(result: RunResult):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    prices, _ = _tables(str(result.run_dir), result.config_hash)
+    prices, _ = _tables(result)
     probes = [p for p in dict.fromkeys(prices["probe"]) if p][:SMILE_PROBES]
     mats = sorted(set(prices["maturity_years"]))
     cols = 4 if len(probes) > 6 else 3 if len(probes) > 4 else max(1, min(2, len(probes)))
@@ -105,7 +114,7 @@ def _adl_page(result: RunResult):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    _, adl = _tables(str(result.run_dir), result.config_hash)
+    _, adl = _tables(result)
     fig, axes = plt.subplots(1, 2, squeeze=False)
     mats = sorted(set(adl["maturity_years"]))
     for ax, side in zip(axes.flat, ("long", "short"), strict=True):
