@@ -162,6 +162,10 @@ def _closed_market_page(result: RunResult):
                 label="closed form, BGK-corrected for dt")
         ax.axhline(chk["continuous_usd"][m][0], color=style.GREY, lw=style.REFERENCE_LW,
                    label="closed form, continuous checks")
+        lo = min(chk["continuous_usd"][m][0], float(min(chk["mc_usd"][m] - 2 * chk["se_usd"][m])))
+        hi = max(chk["continuous_usd"][m][0], float(max(chk["mc_usd"][m] + 2 * chk["se_usd"][m])))
+        pad = 0.05 * (hi - lo)
+        ax.set_ylim(lo - pad, hi + pad)  # the continuous price in view
         ax.set_xscale("log")
         ax.set_xlabel("check interval dt (days)")
         ax.set_ylabel(f"{option} price (USD per unit)")
