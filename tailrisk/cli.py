@@ -774,7 +774,8 @@ def _int_list(text: str, option: str) -> tuple[int, ...]:
 @main.command("bench")
 @click.option(
     "--what",
-    type=click.Choice(("paths", "venue", "memory", "contagion", "verdict", "all")),
+    type=click.Choice(("paths", "venue", "memory", "contagion", "verdict", "pricing",
+                       "all")),
     default="all",
     show_default=True,
     help="Which kernels to time; memory: the chunk memory estimate against measured peaks "
@@ -917,6 +918,18 @@ def bench_cmd(what: str, n_paths: int, steps: int, n_accounts: int, chunk: int, 
         click.echo(f"\nverdicts, {n_paths:,} paths, paired bootstrap (medians):")
         click.echo(format_table(rows))
         out["verdict_rows"] = rows
+    if what == "pricing":  # options on damped assets (not part of "all": minutes at 1M paths)
+        from .pricing.bench import bench_pricing
+
+        click.echo(f"\noptions on damped assets, {n_paths:,} paths x {steps} steps x "
+                   f"{n_accounts:,} accounts, chunks of {min(chunk, n_paths):,} paths "
+                   f"(medians of {repeats}):")
+        rows = bench_pricing(n_paths=n_paths, steps=steps, n_accounts=n_accounts, chunk=chunk,
+                             repeats=repeats,
+                             on_row=lambda r: click.echo(f"  {r['case']}: {r['note']}",
+                                                         err=True))
+        click.echo(format_table(rows))
+        out["pricing_rows"] = rows
     if json_out is not None:
         _write_json(json_out, out)
         click.echo(f"json: {json_out}")
@@ -1145,6 +1158,64 @@ def frontier_cmd(config: Path, paths: int | None, out: Path) -> None:
     ]
     click.echo(format_table(cross))
     _write_rows(f.to_rows(), run_dir_for(exp, out) / "frontier.parquet")
+
+
+@main.command("price")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--paths", type=int, help="Paths (default pricing.paths or run.paths).")
+@click.option("--greeks/--no-greeks", default=None,
+              help="Also delta, gamma, vega by bumps (default pricing.greeks).")
+@_OUT_OPTION
+def price_cmd(config: Path, paths: int | None, greeks: bool | None, out: Path) -> None:
+    """Options on damped assets: the [pricing] grid on every probe's damped asset and on the
+    undamped asset, the price of ADL per probe; tidy Parquet tables in the run folder."""
+    from .pricing.api import price_options
+    from .runner import run_dir_for
+
+    exp = _load_or_exit(config)
+    try:
+        res = price_options(exp, paths=paths, greeks=greeks)
+    except ConfigError as err:
+        _config_error(err)
+    p = res.prices
+    atm = {}
+    for i in range(len(p["price_usd"])):  # the strike nearest the money per series
+        key = (p["asset"][i], p["probe"][i], p["maturity_years"][i], p["kind"][i])
+        gap = abs(p["moneyness"][i] - 1.0)
+        if key not in atm or gap < atm[key][0]:
+            atm[key] = (gap, i)
+    rows = []
+    for (asset, probe, mat, kind), (_, i) in atm.items():
+        iv = p["implied_vol"][i]
+        rows.append({
+            "asset": asset if asset == "undamped" else f"damped {probe}",
+            "T [days]": f"{mat * 365:g}",
+            "option": f"{kind} K={p['strike_usd'][i]:,.6g} USD",
+            "price [USD/unit]": f"{p['price_usd'][i]:.6g} ± {p['se_usd'][i]:.2g}",
+            "closed form": ("" if not math.isfinite(p["closed_form_usd"][i])
+                            else f"{p['closed_form_usd'][i]:.6g}"),
+            "implied vol [/yr]": "" if not math.isfinite(iv) else f"{iv:.4f}",
+            "VRF": f"{p['vrf'][i]:.3g}",
+        })
+    n = res.assets.n_paths
+    click.echo(f"{n:,} paths; ± one Monte Carlo standard error; strikes nearest the money "
+               f"(all {len(p['price_usd']):,} rows in the table)")
+    click.echo(format_table(rows))
+    a = res.adl
+    if len(a["probe"]):
+        click.echo("price of ADL (entitled minus damped forward, per unit, discounted)")
+        click.echo(format_table([{
+            "probe": f"{a['probe'][i]} ({a['side'][i]} {a['leverage'][i]:g}x)",
+            "T [days]": f"{a['maturity_years'][i] * 365:g}",
+            "ADL price [USD/unit]": f"{a['adl_price_usd'][i]:.4g} ± {a['adl_price_se_usd'][i]:.2g}",
+            "rate [/yr of notional]": (f"{a['adl_rate_per_year'][i]:.3%} ± "
+                                       f"{a['adl_rate_se_per_year'][i]:.2%}"),
+            "P(ADL)": f"{a['p_adl'][i]:.4f}",
+        } for i in range(len(a["probe"]))]))
+    secs = ", ".join(f"{k} {v:.1f} s" for k, v in res.seconds.items())
+    click.echo(f"time: {secs}")
+    for path in res.write(run_dir_for(exp, out)):
+        click.echo(f"table: {path}")
 
 
 @main.command("hyperliquid")

@@ -1,8 +1,8 @@
 """Experiment configuration: TOML files parsed into frozen, validated parameter objects.
 
 One module a table: :mod:`.run` (``[run]``), :mod:`.models` (``[model]``), :mod:`.venue`
-(``[venue]``, ``[venue.population]``), :mod:`.replay` (``[replay]``),
-:mod:`.experiment` (the whole file: ``[analysis]``,
+(``[venue]``, ``[venue.population]``), :mod:`.replay` (``[replay]``), :mod:`.pricing`
+(``[pricing]``), :mod:`.experiment` (the whole file: ``[analysis]``,
 ``[sweep]``, parsing, the hash); :mod:`.errors` holds :class:`ConfigError`. Every problem in a
 file is reported at once, one line each, naming the file, the key, the value and what is
 allowed. Nothing downstream ever sees an unvalidated value.
@@ -31,6 +31,7 @@ from .models import MertonModel as MertonModel
 from .models import ModelConfig as ModelConfig
 from .models import StableModel as StableModel
 from .models import StudentTModel as StudentTModel
+from .pricing import PricingConfig as PricingConfig
 from .replay import ReplayConfig as ReplayConfig
 from .run import DEFAULT_CHUNK as DEFAULT_CHUNK
 from .run import DT_UNITS as DT_UNITS

@@ -23,6 +23,7 @@ from ._base import Frozen as _Frozen
 from .claim import ClaimConfig
 from .errors import ConfigError
 from .models import MODEL_NAMES, ModelConfig
+from .pricing import PricingConfig, pricing_problems
 from .replay import ReplayConfig
 from .run import RunConfig
 from .study import StudyConfig
@@ -87,6 +88,8 @@ class Experiment(_Frozen):
     venue: VenueConfig | None = None
     #: an optional parameter grid for ``tailrisk sweep``
     sweep: SweepConfig | None = None
+    #: options on damped assets (``tailrisk price``); None: no pricing
+    pricing: PricingConfig | None = None
     #: a replay of recorded prices (docs/replay.md); needs a [venue]
     replay: ReplayConfig | None = None
     #: what the experiment claims and the checks that decide it (config/claim.py)
@@ -282,10 +285,11 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Experiment:
     if "model" not in data:
         raise ConfigError(source, ["[model]: required table is missing (give at least name = "
                                    f"one of {_allowed_models()})"])
+    cross = pricing_problems(data)  # [pricing] against the other tables
     try:
         exp = Experiment.model_validate(data)
     except ValidationError as err:
-        problems = _problems(err)
+        problems = _problems(err) + cross
         # pydantic skips cross-field checks of a table with field errors; this one is too common
         run = data.get("run") if isinstance(data.get("run"), dict) else {}
         paths = run.get("paths", RunConfig.model_fields["paths"].default)
@@ -294,6 +298,8 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> Experiment:
                 and not any(p.startswith("run.chunk_size") for p in problems)):
             problems.append(f"run.chunk_size = {chunk}: must be <= run.paths ({paths})")
         raise ConfigError(source, problems) from None
+    if cross:
+        raise ConfigError(source, cross)
     if exp.sweep is not None:
         try:
             sweep_points(exp, exp.sweep.grid)

@@ -15,6 +15,8 @@ Pages, in order (each family of pages is a module here that registers itself, se
 6. ``prices``: the run's own terminal log returns: survival of both tails against a Gaussian;
 7. ``venue`` (with a venue): insurance fund and ADL distributions;
 8. ``cohorts`` (with a venue): damped vs undamped payoff survival per cohort (and per probe);
+8b. ``pricing`` (with a ``[pricing]`` table): damped and undamped smiles per probe, the price
+   of ADL by leverage and side, the closed-market check (docs/pricing.md);
 9. ``methods``: a table of per-path summaries, means and quantiles with their ArviZ MCSE.
 
 ``style`` is the one place for the look, ``format`` for how numbers are written, ``data`` for
@@ -31,7 +33,7 @@ from __future__ import annotations
 from . import claim as claim  # the claim page (issue 15)
 
 # the page families register themselves, in any order (their order keys sort them)
-from . import cohorts, headline, methods, models, prices, venue
+from . import cohorts, headline, methods, models, prices, pricing, venue
 from . import contagion as contagion  # network runs: a page family of their own
 from . import ledger as ledger  # a small venue step by step (issue 15)
 from . import replay as replay
@@ -75,6 +77,7 @@ __all__ = [
     "model_one_day_returns",
     "models",
     "prices",
+    "pricing",
     "register",
     "report_pages",
     "step_text",

@@ -14,7 +14,8 @@ Order keys of the built-in families: 0 title, config and manifest (``methods``);
 pages and their Hill stability plots (``headline``); 30 venue risk metrics (``venue``); 40 fan
 chart of price paths (``prices``); 50 return tails of the seven models (``models``); 60 terminal
 return tails of the run (``prices``); 70 insurance fund and ADL (``venue``); 80 payoffs per cohort
-and probe (``cohorts``); 90 summary table (``methods``).
+and probe (``cohorts``); 85 options on damped assets (``pricing``); 90 summary table
+(``methods``).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 
 from ._liquidation import run_check
 from ._ops import compact_indices, row_segments
+from ._probe_marks import probe_rows, snap_probes
 from ._settings import Params, Static
 from ._state import State, pack, unpack
 
@@ -103,8 +104,14 @@ def event_sizes(n: int, smallest: int, lanes: int = 64) -> list[int]:
 
 
 def run_events(state: State, sides, log_prices, path_index, prm: Params, st: Static,
-               seed: int, tol) -> State:
-    """Every check of every path, visiting only the checks with something to do (see above)."""
+               seed: int, tol, probe_pos=None):
+    """Every check of every path, visiting only the checks with something to do (see above).
+
+    Returns the final state and, with ``st.probe_steps``, the probes' payoffs had they closed at
+    each of those steps (:func:`snap_probes`; else None): a path's state is constant between two
+    of its checks, so the payoff at step ``t`` is taken when the path's next check lies past
+    ``t``.
+    """
     n = log_prices.shape[0]
     ev = event_tables(log_prices, st.check_every)  # one row a lane, moved with the lanes
     out, shared = pack(state, sides)
@@ -112,28 +119,52 @@ def run_events(state: State, sides, log_prices, path_index, prm: Params, st: Sta
     done = jnp.zeros((n,), jnp.int32)  # checks behind each lane's path
     live = jnp.ones((n,), bool)
     s = state
+    n_mat = len(st.probe_steps)
+    n_probe = 0 if probe_pos is None else probe_pos.shape[0]
+    steps_k = jnp.asarray(st.probe_steps or (0,), jnp.int32)
+    marks = jnp.exp(log_prices[:, jnp.asarray(st.probe_steps, jnp.int32) - 1]) if n_mat else None
+    snap = tuple(jnp.zeros((n, n_mat, n_probe), log_prices.dtype) for _ in range(2))
+    snap_out = snap
+    # the probes' ADL record, carried beside the state (see _probe_marks.probe_rows)
+    prow = probe_rows(state, sides, probe_pos) if n_mat else None
     for below in [*event_sizes(n, st.compact, st.lanes)[1:], 0]:  # the next batch's size (0: none)
 
-        def body(c, ev=ev, paths=path_index[ids]):
-            s, done, live = c
+        def body(c, ev=ev, paths=path_index[ids], marks=marks):
+            s, done, live, snap, prow = c
             nxt = next_check(ev, done, s, sides, st.has_capacity)
             live = live & (nxt < ev.checks)
             col = jnp.minimum(nxt, ev.checks - 1)
+            if n_mat:
+                # the state holds from the step of the last check done to the next check's
+                big = jnp.iinfo(jnp.int32).max
+                nxt_step = jnp.where(live, (col + 1) * st.check_every, big)
+                take = ((steps_k[None] >= (done * st.check_every)[:, None])
+                        & (steps_k[None] < nxt_step[:, None]))
+                snap = snap_probes(snap, s, sides, probe_pos, marks, take, prow)
             price = jnp.take_along_axis(ev.price, col[:, None], axis=1)[:, 0]
             s = run_check(s, sides, price, paths, (col + 1) * st.check_every, prm, st, seed, tol,
                           live)
-            return s, jnp.where(live, nxt + 1, done), live
+            if n_mat:  # read after the check's in-place update of the pools
+                prow = probe_rows(s, sides, probe_pos)
+            return s, jnp.where(live, nxt + 1, done), live, snap, prow
 
-        s, done, live = jax.lax.while_loop(lambda c, b=below: jnp.sum(c[2]) > b, body,
-                                           (s, done, live))
+        s, done, live, snap, prow = jax.lax.while_loop(
+            lambda c, b=below: jnp.sum(c[2]) > b, body, (s, done, live, snap, prow))
         mat, shared = pack(s, sides)
         out = out.at[ids].set(mat, mode="drop")  # every path of the batch, finished or not
+        if n_mat:
+            snap_out = tuple(o.at[ids].set(a, mode="drop") for o, a in zip(snap_out, snap,
+                                                                          strict=True))
         if below:  # the paths still running move to a smaller batch, with their tables
             order, count = compact_indices(live, below)
             order = order[:below]
             valid = jnp.arange(below) < count
             s = unpack(mat[order], shared)
             ev = ev._replace(price=ev.price[order], lo=ev.lo[order], hi=ev.hi[order])
+            if n_mat:
+                marks = marks[order]
+                snap = tuple(a[order] for a in snap)
+                prow = tuple(a[order] for a in prow)
             ids = jnp.where(valid, ids[order], n)
             done, live = done[order], valid
-    return unpack(out, shared)
+    return unpack(out, shared), (snap_out if n_mat else None)

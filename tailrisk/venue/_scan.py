@@ -12,6 +12,7 @@ import jax.numpy as jnp
 
 from ._liquidation import run_check, shortfall_to_capital
 from ._ops import compact_indices
+from ._probe_marks import snap_probes
 from ._settings import Params, Static
 from ._state import INT_FIELDS, NEXT_COL, State, int_columns, pack, unpack
 
@@ -55,16 +56,28 @@ def check_triggered_paths(mat, shared, sides, price, path_index, step, prm: Para
 
 
 def run_scan(state: State, sides, log_prices, token_z, path_index, log_s0, prm: Params,
-             st: Static, seed: int, tol) -> State:
+             st: Static, seed: int, tol, probe_pos=None):
     """Every step of every path: the fund held in the venue's token is revalued at each step
     (``token_z``: the token's own normal draws, ``(paths, steps)``, scaled by sqrt(dt)); checks
-    every ``check_every`` steps run on the paths with something to do."""
+    every ``check_every`` steps run on the paths with something to do.
+
+    Returns the final state and, with ``st.probe_steps``, the probes' payoffs had they closed at
+    those steps (see ``_probe_marks.snap_probes``; else None)."""
     n, steps = log_prices.shape
     dtype = log_prices.dtype
     packed = pack(state, sides)
+    n_mat = len(st.probe_steps)
+    n_probe = 0 if probe_pos is None else probe_pos.shape[0]
+    steps_k = jnp.asarray(st.probe_steps or (0,), jnp.int32)
+    snap0 = tuple(jnp.zeros((n, n_mat, n_probe), dtype) for _ in range(2))
+
+    def record(packed, snap, t, price):
+        take = jnp.broadcast_to((steps_k == t)[None], (n, n_mat))
+        marks = jnp.broadcast_to(price[:, None], (n, n_mat))
+        return snap_probes(snap, unpack(*packed), sides, probe_pos, marks, take)
 
     def step(carry, xs):
-        packed, prev_log = carry
+        packed, prev_log, snap = carry
         t, logp, *z = xs
         price = jnp.exp(logp)
         if st.fund_in_token:
@@ -83,10 +96,13 @@ def run_scan(state: State, sides, log_prices, token_z, path_index, log_s0, prm: 
             is_check,
             lambda p: check_triggered_paths(*p, sides, price, path_index, t, prm, st, seed, tol),
             lambda p: p, packed)
-        return (packed, logp), None
+        if n_mat:
+            snap = jax.lax.cond(jnp.any(steps_k == t), lambda sn: record(packed, sn, t, price),
+                                lambda sn: sn, snap)
+        return (packed, logp, snap), None
 
     ts = jnp.arange(1, steps + 1, dtype=jnp.int32)
     xs = (ts, log_prices.T, token_z.T) if st.fund_in_token else (ts, log_prices.T)
     prev0 = jnp.full((n,), log_s0, dtype)
-    (packed, _), _ = jax.lax.scan(step, (packed, prev0), xs)
-    return unpack(*packed)
+    (packed, _, snap), _ = jax.lax.scan(step, (packed, prev0, snap0), xs)
+    return unpack(*packed), (snap if n_mat else None)

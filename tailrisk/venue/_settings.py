@@ -67,3 +67,6 @@ class Static(NamedTuple):
     #: rows of haircuts handed to the host for their Gini coefficient (a CPU: see
     #: _settlement.gini_of_rows); 0: the kernel computes the Gini itself (a GPU)
     gini_rows: int = 0
+    #: steps (1-based) at which each probe's payoff, had it closed there, is recorded (options
+    #: on damped assets at several maturities: _probe_marks); () records none
+    probe_steps: tuple[int, ...] = ()

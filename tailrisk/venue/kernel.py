@@ -65,20 +65,29 @@ def _run_chunk(sides, prm: Params, log_prices, token_z, u_rec, path_index, probe
     init = init_state(sides, prm, static, n, dtype, buffers)
     pooled = pooled_fields(static.policy)
 
-    def finish(state):
+    def finish(state, snaps):
         final = jnp.exp(log_prices[:, -1]) * state.impact
         rows = tuple({f: getattr(ss, f) for f in pooled} for ss in (state.long, state.short))
         if static.gini_rows:
             out, gini_buf = settle_paths(state, sides, final, u_rec, prm, static, n_cohorts,
                                          probe_pos, tol, buffers[2]["gini"])
-            return out, state.pool_next, (*rows, {"gini": gini_buf})
-        out = settle_paths(state, sides, final, u_rec, prm, static, n_cohorts, probe_pos, tol)
+            rows = (*rows, {"gini": gini_buf})
+        else:
+            out = settle_paths(state, sides, final, u_rec, prm, static, n_cohorts, probe_pos, tol)
+        if snaps is not None:
+            # at the horizon the settlement's own payoffs (clawbacks and recourse included)
+            at_end = jnp.asarray(static.probe_steps) == log_prices.shape[1]
+            out["probe_damped_at"] = jnp.where(at_end[None, :, None],
+                                               out["probe_damped"][:, None], snaps[0])
+            out["probe_undamped_at"] = jnp.where(at_end[None, :, None],
+                                                 out["probe_undamped"][:, None], snaps[1])
         return out, state.pool_next, rows
 
     if static.events:
-        return finish(run_events(init, sides, log_prices, path_index, prm, static, seed, tol))
-    return finish(run_scan(init, sides, log_prices, token_z, path_index, log_s0, prm, static,
-                           seed, tol))
+        return finish(*run_events(init, sides, log_prices, path_index, prm, static, seed, tol,
+                                  probe_pos))
+    return finish(*run_scan(init, sides, log_prices, token_z, path_index, log_s0, prm, static,
+                            seed, tol, probe_pos))
 
 
 def device_knobs(device=None) -> dict[str, int]:
@@ -104,7 +113,8 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
                    exact_settlement: bool = False,
                    rows_budget: int | None = None, lanes: int = 64,
                    compact: int | None = None, workers: int | None = None,
-                   schedule: str = "auto", mesh=None) -> dict[str, np.ndarray]:
+                   schedule: str = "auto", mesh=None,
+                   probe_steps: tuple[int, ...] = ()) -> dict[str, np.ndarray]:
     """Run the venue over a chunk of price paths.
 
     log_prices: log S_t for t = 1..T, shape (paths, T); ``s0`` is S_0 in USD. path_index: the
@@ -127,6 +137,10 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
     ``mesh``: a ``jax.sharding.Mesh`` with a ``paths`` axis (``tailrisk.scale.paths_mesh``);
     each of its devices runs the kernel on its share of the chunk (``_mesh.py``; the same
     numbers as one device).
+    ``probe_steps``: steps (1-based, ascending, at most the number of steps) at which each
+    probe's payoff, had it closed there, is also returned: ``probe_damped_at`` and
+    ``probe_undamped_at``, ``(paths, len(probe_steps), probes)``, USD (options on damped assets
+    at several maturities from one run; see ``_probe_marks``).
     """
     relieve_code_maps()  # a long session of compiles must not exhaust the process's mappings
     policy = policy or venue.policy
@@ -145,6 +159,11 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
         raise ValueError(f"log_prices has shape {log_prices.shape}: expected (paths, steps)")
     dtype = log_prices.dtype
     n, steps = log_prices.shape
+    probe_steps = tuple(int(t) for t in probe_steps)
+    if list(probe_steps) != sorted(set(probe_steps)) or any(
+            not 1 <= t <= steps for t in probe_steps):
+        raise ValueError(f"probe_steps = {probe_steps}: must be distinct ascending steps in "
+                         f"1..{steps}")
     if not (isinstance(path_index, jax.Array) and path_index.dtype == jnp.uint32):
         path_index = on_device(np.asarray(path_index), jnp.uint32)
     if path_index.shape != (n,):
@@ -162,7 +181,7 @@ def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: fl
                     has_capacity=math.isfinite(venue.capacity),
                     settle_window=settle_window,
                     block=block,
-                    pool=0, compact=0, events=events, lanes=lanes)
+                    pool=0, compact=0, events=events, lanes=lanes, probe_steps=probe_steps)
     if venue.fund_in_token:
         token_z = token_normals(seed, path_index, steps).astype(dtype) * math.sqrt(dt)
     else:
