@@ -144,3 +144,47 @@ def test_paths_are_independent_of_the_batch():
     for key, arr in whole.items():
         np.testing.assert_array_equal(arr, np.concatenate([q[key] for q in parts]), err_msg=key)
         np.testing.assert_array_equal(arr, blocks[key], err_msg=key)
+
+
+@pytest.mark.parametrize("costs", [(1.0, 1.0), (0.6, 0.9)])
+def test_the_per_hedger_clearing_is_the_dense_clearing(costs):
+    # the rounds clear hedgers one by one (nobody that defaults is owed by a defaulter); the
+    # dense clearing of the same matrix of venues, hedgers and custodians agrees
+    from tailrisk.contagion import clear
+    from tailrisk.contagion._rounds import _clear_hedgers
+
+    rng = np.random.default_rng(21)
+    p, nv, nh, nc = 300, 3, 4, 2
+    leg_hedger = np.repeat(np.arange(nh), 2)
+    leg_venue = np.array([0, 1, 1, 2, 2, 0, 0, 2])
+    leg_custodian = np.array([0, -1, -1, 1, -1, -1, -1, -1])
+    top = _topology(venues=("A", "B", "C"), hedgers=tuple("hijk"),
+                    hedger_capital=rng.uniform(0, 20, nh), leg_hedger=leg_hedger,
+                    leg_venue=leg_venue, leg_custodian=leg_custodian,
+                    custodians=("c0", "c1"), custodian_holds=np.array([30.0, 30.0]),
+                    method="rogers_veraart" if costs[0] < 1 else "eisenberg_noe",
+                    alpha=costs[0], beta=costs[1])
+    g = len(leg_venue)
+    venue_pays = rng.uniform(0, 40, (p, g)) * (rng.random((p, g)) < 0.5)
+    hedger_part = rng.uniform(0, 40, (p, g)) * (venue_pays == 0)
+    cust_pays = np.where(leg_custodian >= 0, rng.uniform(0, 30, (p, g)), 0.0)
+    h_owed = np.stack([hedger_part[:, leg_hedger == h].sum(1) for h in range(nh)], 1)
+    h_in = np.stack([venue_pays[:, leg_hedger == h].sum(1) for h in range(nh)], 1)
+    paid, rounds = _clear_hedgers(top, h_owed, h_in, venue_pays, cust_pays, 1e-11)
+    n = nv + nh + nc
+    liab = np.zeros((p, n, n))
+    for k in range(g):
+        liab[:, leg_venue[k], nv + leg_hedger[k]] += venue_pays[:, k]
+        liab[:, nv + leg_hedger[k], leg_venue[k]] += hedger_part[:, k]
+        if leg_custodian[k] >= 0:
+            liab[:, nv + nh + leg_custodian[k], leg_venue[k]] += cust_pays[:, k]
+    e = np.concatenate([liab[:, :nv].sum(2), np.broadcast_to(top.hedger_capital, (p, nh)),
+                        np.full((p, nc), 30.0)], 1)
+    import jax
+
+    with jax.enable_x64(True):
+        c = clear(liab, e, None, method=top.method, alpha=top.alpha, beta=top.beta,
+                  dtype="float64")
+    assert 0 < rounds.sum() < p
+    np.testing.assert_allclose(paid, c.paid[:, nv:nv + nh], rtol=1e-12, atol=1e-9)
+    np.testing.assert_array_equal(rounds, c.rounds)

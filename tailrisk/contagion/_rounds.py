@@ -46,9 +46,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import jax
 import numpy as np
 
-from ._clearing import clear
+from ._clearing import default_tolerance
 
 __all__ = ["Outcomes", "Topology", "network_rounds"]
 
@@ -121,8 +122,61 @@ def _waterfall(s, fund, winners, capital, credit_in_cap, no_adl):
     return fund_used, adl_first + adl_last, cap_used, credit_in, unpaid, past_capital
 
 
-#: bytes of one dense (paths, n, n) float64 liability matrix per block of paths
-BLOCK_BYTES = 32 << 20
+def _groups(index, size):
+    """For each target ``t < size``, the positions ``g`` with ``index[g] == t`` (in order)."""
+    index = np.asarray(index)
+    return [np.flatnonzero(index == t) for t in range(size)]
+
+
+def _sum_to(values, groups, size):
+    """``out[:, t] = sum of values[:, g] over g in groups[t]`` (np.add.at without its cost; the
+    sum runs over the positions in order, so a path's numbers never depend on the batch)."""
+    out = np.zeros((values.shape[0], size))
+    for t, g in enumerate(groups):
+        if len(g) == 1:
+            out[:, t] = values[:, g[0]]
+        elif len(g):
+            acc = values[:, g[0]].copy()
+            for j in g[1:]:
+                acc += values[:, j]
+            out[:, t] = acc
+    return out
+
+
+def _clear_hedgers(top, h_owed, h_in, venue_pays, cust_pays, tol):
+    """The clearing of the round's network of venues, hedgers and custodians, per path.
+
+    Venues are given outside assets equal to what they owe and a custodian owes at most what
+    it holds, so neither ever falls short; a hedger owes only venues and is owed only by
+    venues. So whoever defaults is owed nothing by another defaulter, the greatest clearing
+    vector is one step of the clearing map from full payment (what the fictitious default
+    algorithm of :func:`~tailrisk.contagion.clear` finds with its one round), and it needs no
+    ``(paths, n, n)`` matrix: hedger ``h`` pays what it owes unless its outside capital plus
+    what the venues pay it falls short (by more than ``clear``'s tolerance ``tol``, relative to
+    the larger of its debt and 1e-3 of the largest debt on the path); then it pays
+    ``alpha * capital + beta * inflow`` (at most what it owes). Returns the hedgers' payments
+    ``(P, H)`` and the clearing's rounds ``(P,)`` (1 where a hedger defaulted, else 0). Tested
+    against :func:`~tailrisk.contagion.clear` on the dense matrix.
+    """
+    cap = top.hedger_capital[None, :]
+    # the largest debt on the path: a hedger's, a venue's (what it pays the hedgers) or a
+    # custodian's (what it transfers)
+    largest = np.max(h_owed, axis=1, initial=0.0)
+    for ent, pays in ((top.leg_venue, venue_pays), (top.leg_custodian, cust_pays)):
+        owed = np.zeros((h_owed.shape[0], int(np.max(ent, initial=-1)) + 1))
+        for g, k in enumerate(ent):
+            if k >= 0:
+                owed[:, k] += pays[:, g]
+        largest = np.maximum(largest, np.max(owed, axis=1, initial=0.0))
+    scale = np.maximum(h_owed, 1e-3 * largest[:, None])
+    short = cap + h_in < h_owed - tol * scale
+    paid = np.where(short, np.clip(top.alpha * cap + top.beta * h_in, 0.0, h_owed), h_owed)
+    return paid, short.any(axis=1).astype(np.int32)
+
+
+#: bytes of the per-path float64 arrays (about 30 per venue, hedger, custodian, leg) a block
+#: of paths may take
+BLOCK_BYTES = 256 << 20
 
 
 def network_rounds(top: Topology, out: Outcomes, *, dtype=None,
@@ -130,11 +184,12 @@ def network_rounds(top: Topology, out: Outcomes, *, dtype=None,
     """Run the rounds on every path; per-path arrays (USD unless said), see the module doc.
 
     Paths are independent; they run in blocks of ``block`` paths (default: a dense liability
-    matrix of the block takes ``BLOCK_BYTES``), which bounds memory and never changes a number.
+    arrays of the block take about ``BLOCK_BYTES``), which bounds memory and never changes a
+    number.
     """
     p = out.fund_final.shape[0]
-    n = len(top.venues) + len(top.hedgers) + len(top.custodians)
-    block = block or max(64, BLOCK_BYTES // (8 * n * n))
+    n = len(top.venues) + len(top.hedgers) + len(top.custodians) + len(top.leg_venue)
+    block = block or max(64, BLOCK_BYTES // (8 * 30 * max(n, 1)))
     if p <= block:
         return _rounds_block(top, out, dtype)
     parts = []
@@ -150,7 +205,6 @@ def _rounds_block(top: Topology, out: Outcomes, dtype) -> dict[str, np.ndarray]:
     p = out.fund_final.shape[0]
     nv, nh, nc = len(top.venues), len(top.hedgers), len(top.custodians)
     nk, nr = len(top.credit_names), len(top.run_names)
-    n = nv + nh + nc
     f64 = np.float64
     fund = np.maximum(out.fund_final.astype(f64) - out.floor[None, :], 0.0)
     capital = np.maximum(top.capital[None, :] - out.capital_injected.astype(f64), 0.0)
@@ -163,9 +217,16 @@ def _rounds_block(top: Topology, out: Outcomes, dtype) -> dict[str, np.ndarray]:
     holds = np.append(top.custodian_holds, 0.0)[top.leg_custodian]  # -1: the padded 0
     cust_part = np.where(has_c, np.minimum(loss, holds), 0.0)
     hedger_part = np.where(has_c, loss - cust_part, np.maximum(loss - top.leg_margin, 0.0))
-    link_gain = np.zeros((p, nv))
-    np.add.at(link_gain, (slice(None), top.leg_venue), gain)
-    winners = out.winners.astype(f64) + link_gain
+    # index groups for the sums over legs (fixed order: the same numbers whatever the block)
+    g_venue, g_hedger = _groups(top.leg_venue, nv), _groups(top.leg_hedger, nh)
+    g_run = _groups(top.run_venue, nv)
+    venue_lender = top.credit_lender_venue >= 0
+    g_lender = _groups(top.credit_lender_venue[venue_lender], nv)
+    g_borrower = _groups(top.credit_borrower, nv)
+    g_cust = _groups(top.leg_custodian[has_c], nc)
+    tol_clear = default_tolerance(dtype if dtype is not None else (
+        np.float64 if jax.config.jax_enable_x64 else np.float32))
+    winners = out.winners.astype(f64) + _sum_to(gain, g_venue, nv)
     adl0 = out.adl_events > 0
 
     eta = np.zeros((p, nv))
@@ -196,46 +257,21 @@ def _rounds_block(top: Topology, out: Outcomes, dtype) -> dict[str, np.ndarray]:
             if nc else np.zeros((p, 0), bool)
         refused_prev, run_prev = refused, run_on
         refused = refused | refused_new
-        hv = nv + top.leg_hedger
         venue_pays = gain * (1.0 - eta[:, top.leg_venue])
         leg_refused = np.concatenate([refused, np.zeros((p, 1), bool)], axis=1)[
             :, top.leg_custodian]  # -1: the padded column, never refused
         cust_pays = np.where(leg_refused, 0.0, cust_part)
-        # 2. clearing. Only hedgers can fall short (venues are given what they owe, a custodian
-        # what it holds); on a path where every hedger's outside capital plus what the venues
-        # pay it covers what it owes, everybody pays in full and the clearing is the obligations
-        # themselves. The other paths go through the clearing.
-        h_owed = np.zeros((p, nh))
-        np.add.at(h_owed, (slice(None), top.leg_hedger), hedger_part)
-        h_in = np.zeros((p, nh))
-        np.add.at(h_in, (slice(None), top.leg_hedger), venue_pays)
-        h_paid = h_owed.copy()
-        got_v = np.zeros((p, nv))
-        np.add.at(got_v, (slice(None), top.leg_venue), hedger_part + cust_pays)
-        short = np.flatnonzero(np.any(h_owed > top.hedger_capital[None, :] + h_in, axis=1))
-        if len(short):
-            q = len(short)
-            liab = np.zeros((q, n, n))
-            liab[:, top.leg_venue, hv] += venue_pays[short]
-            liab[:, hv, top.leg_venue] += hedger_part[short]
-            cust_ent = nv + nh + np.maximum(top.leg_custodian, 0)
-            if has_c.any():
-                np.add.at(liab, (slice(None), cust_ent[has_c], top.leg_venue[has_c]),
-                          cust_pays[short][:, has_c])
-            e = np.zeros((q, n))
-            e[:, :nv] = liab[:, :nv, :].sum(axis=2)
-            e[:, nv:nv + nh] = top.hedger_capital[None, :]
-            e[:, nv + nh:] = top.custodian_holds[None, :]
-            cl = clear(liab, e, None, method=top.method, alpha=top.alpha, beta=top.beta,
-                       dtype=dtype)
-            pay = cl.payments.astype(f64)
-            got_v[short] = pay[:, :, :nv].sum(axis=1)
-            h_paid[short] = pay[:, nv:nv + nh, :nv].sum(axis=2)
-            clearing_rounds[short] = np.maximum(clearing_rounds[short], cl.rounds)
-            clearing_ok[short] &= cl.converged
+        # 2. clearing (see _clear_hedgers: only hedgers can fall short, and they owe only
+        # venues, which pay in full, so the clearing is exact per hedger without a matrix)
+        h_owed = _sum_to(hedger_part, g_hedger, nh)
+        h_in = _sum_to(venue_pays, g_hedger, nh)
+        h_paid, cleared_rounds = _clear_hedgers(top, h_owed, h_in, venue_pays, cust_pays,
+                                                tol_clear)
+        share = np.divide(h_paid, h_owed, out=np.ones_like(h_paid), where=h_owed > 0)
+        got_v = _sum_to(hedger_part * share[:, top.leg_hedger] + cust_pays, g_venue, nv)
+        clearing_rounds = np.maximum(clearing_rounds, cleared_rounds)
         # 3. shortfalls: everything owed to a venue (refused custody included) minus received
-        owed_to_v = np.zeros((p, nv))
-        np.add.at(owed_to_v, (slice(None), top.leg_venue), hedger_part + cust_part)
+        owed_to_v = _sum_to(hedger_part + cust_part, g_venue, nv)
         unpaid_obl = np.maximum(owed_to_v - got_v, 0.0)
         fund_now = np.maximum(out.fund_final.astype(f64) - z["fund_used"], 0.0)
         adl_seen = adl0 | adl_net
@@ -243,15 +279,9 @@ def _rounds_block(top: Topology, out: Outcomes, dtype) -> dict[str, np.ndarray]:
             top.run_on_adl[None, :] & adl_seen[:, top.run_venue])
         run_on = run_on | run_new
         run_loss = np.where(run_on, top.run_amount * top.run_unbacked, 0.0)
-        s = unpaid_obl.copy()
-        np.add.at(s, (slice(None), top.run_venue), run_loss)
-        lent_by_venue = np.zeros((p, nv))
-        venue_lender = top.credit_lender_venue >= 0
-        np.add.at(lent_by_venue, (slice(None), top.credit_lender_venue[venue_lender]),
-                  draws[:, venue_lender])
-        s = s + lent_by_venue
-        credit_cap = np.zeros((p, nv))
-        np.add.at(credit_cap, (slice(None), top.credit_borrower), draws)
+        s = unpaid_obl + _sum_to(run_loss, g_run, nv)
+        s = s + _sum_to(draws[:, venue_lender], g_lender, nv)
+        credit_cap = _sum_to(draws, g_borrower, nv)
         # 4. waterfall
         fund_used, adl, cap_used, credit_in, unpaid, past = _waterfall(
             s, fund, winners, capital, credit_cap, top.no_adl[None, :])
@@ -286,10 +316,7 @@ def _rounds_block(top: Topology, out: Outcomes, dtype) -> dict[str, np.ndarray]:
         adl_net = adl_net | (active[:, None] & (adl > tol))
         hedger_unpaid = np.where(active[:, None], np.maximum(h_owed - h_paid, 0.0),
                                  hedger_unpaid)
-        cref = np.zeros((p, nc))
-        if has_c.any():
-            np.add.at(cref, (slice(None), top.leg_custodian[has_c]),
-                      np.where(leg_refused, cust_part, 0.0)[:, has_c])
+        cref = _sum_to(np.where(leg_refused, cust_part, 0.0)[:, has_c], g_cust, nc)
         cust_refused = np.where(active[:, None], cref, cust_refused)
         rounds = np.where(active, r + 1, rounds)
         converged = converged | (active & same)
