@@ -41,7 +41,7 @@ __all__ = ["METHODS", "Clearing", "clear", "default_tolerance"]
 
 METHODS = ("eisenberg_noe", "rogers_veraart")
 #: steps of the clearing map that guess the defaulters before the first linear solve
-WARM_START = 32
+WARM_START = 4
 
 
 class Clearing(NamedTuple):
@@ -80,51 +80,81 @@ def _short(e, inflow, pbar, tol):
     return e + inflow < pbar - tol * scale
 
 
-@partial(jax.jit, static_argnames=("tol",))
-def _anyone_short(l, e, o, *, tol):
-    pbar = jnp.sum(l, axis=-1) + o
-    inflow = jnp.sum(l, axis=-2)  # everyone pays in full
-    return jnp.any(_short(e, inflow, pbar, tol), axis=-1)
+def _short_host(e, inflow, pbar, tol):
+    """:func:`_short` in numpy (the first pass runs on the host)."""
+    scale = np.maximum(pbar, np.max(pbar, axis=-1, keepdims=True) * 1e-3)
+    return e + inflow < pbar - tol * scale
 
 
-@partial(jax.jit, static_argnames=("tol", "warm"))
-def _fictitious_default(l, e, o, alpha, beta, *, tol, warm=WARM_START):
-    """The greatest clearing vector of each path by the fictitious default algorithm."""
+@partial(jax.jit, static_argnames=("tol", "warm", "size"))
+def _fictitious_default(l, e, o, alpha, beta, *, tol, warm=WARM_START, size=None):
+    """The greatest clearing vector of each path by the fictitious default algorithm.
+
+    ``size``: the most defaulters a path may have (default ``n``); each linear solve runs over
+    the defaulters only, gathered into a ``size x size`` system. A path with more defaulters
+    is flagged (the last output) and its numbers are not to be used; ``clear`` runs it again
+    with ``size = n``.
+    """
     n = l.shape[-1]
+    m = n if size is None else min(size, n)
     pbar = jnp.sum(l, axis=-1) + o
-    pi = _relative(l, pbar)
-    pit = jnp.swapaxes(pi, -1, -2)  # pit[p, i, j] = Pi_ji
-    eye = jnp.eye(n, dtype=l.dtype)
+    inv = jnp.where(pbar > 0, 1 / jnp.where(pbar > 0, pbar, 1), 0)  # Pi_ji = L_ji / pbar_j
+    eye = jnp.eye(m, dtype=l.dtype)
+    rows = jnp.arange(pbar.shape[0])[:, None]
 
     def inflow_at(p):
-        return jnp.einsum("pij,pj->pi", pit, p)
+        # sum_j Pi_ji p_j = sum_j L_ji (p_j / pbar_j): no (paths, n, n) matrix but l itself
+        return jnp.einsum("pji,pj->pi", l, p * inv)
 
     def payments_given(d):
         # defaulters: p_i - beta sum_{j in D} Pi_ji p_j
         #               = alpha e_i + beta sum_{j not in D} Pi_ji pbar_j
         df = d.astype(l.dtype)
-        coupling = beta[..., None] * df[..., :, None] * pit * df[..., None, :]
         full = (1 - df) * pbar
         rhs = df * (alpha * e + beta * inflow_at(full)) + full
+        # the defaulters first (in order), then the others as padding: a size x size system
+        idx = jnp.argsort(~d, axis=-1, stable=True)[:, :m]
+        valid = jnp.take_along_axis(d, idx, axis=-1)
+        vf = valid.astype(l.dtype)
+        # sub[p, a, b] = Pi_{idx_b, idx_a} = L[idx_b, idx_a] / pbar[idx_b]
+        sub = jnp.swapaxes(jnp.take_along_axis(jnp.take_along_axis(l, idx[:, :, None], axis=1),
+                                               idx[:, None, :], axis=2), -1, -2) \
+            * jnp.take_along_axis(inv, idx, axis=-1)[:, None, :]
+        coupling = (jnp.take_along_axis(beta, idx, axis=-1) * vf)[:, :, None] * sub \
+            * vf[:, None, :]
+        rhs_d = jnp.take_along_axis(rhs, idx, axis=-1)
         # no defaulter owed by another defaulter on any path of the batch: the system is the
         # identity and rhs is the answer (a network of debtors whose creditors cannot default,
-        # such as hedgers that owe venues); else a dense solve a path
-        p = jax.lax.cond(jnp.any(coupling != 0),
-                         lambda: jnp.linalg.solve(eye - coupling, rhs[..., None])[..., 0],
-                         lambda: rhs)
+        # such as hedgers that owe venues); else a dense solve a path over its defaulters
+        x = jax.lax.cond(jnp.any(coupling != 0),
+                         lambda: jnp.linalg.solve(eye - coupling, rhs_d[..., None])[..., 0],
+                         lambda: rhs_d)
+        p = rhs.at[rows, idx].set(x)
         # a defaulter never pays more than it owes nor less than nothing (round-off)
         return jnp.where(d, jnp.clip(p, 0, pbar), pbar)
 
-    # Warm start: a few steps of the clearing map from full payment. They decrease towards the
-    # greatest clearing vector p*, so whoever is short at one of them is short at p* as well:
-    # the set is a subset of p*'s defaulters, and the algorithm below may start from it (its
-    # sets grow towards p*'s and never past them). Usually it is the whole set, and one linear
-    # solve finishes the path.
-    def picard(_, p):
+    # Warm start: steps of the clearing map from full payment (at most ``warm``; they stop
+    # early once no payment moves by more than 1e-4 of the largest debt). They decrease
+    # towards the greatest clearing vector p*, so whoever is short at one of them is short at
+    # p* as well: the set is a subset of p*'s defaulters, and the algorithm below may start
+    # from it (its sets grow towards p*'s and never past them). Usually it is the whole set,
+    # and one linear solve finishes the path.
+    def picard(p):
         inflow = inflow_at(p)
         return jnp.where(pbar <= e + inflow, pbar, alpha * e + beta * inflow)
 
-    p_warm = jax.lax.fori_loop(0, warm, picard, pbar)
+    step_tol = 1e-4 * jnp.max(pbar, axis=-1, keepdims=True)
+
+    def warm_cond(state):
+        k, _, moved = state
+        return (k < warm) & moved
+
+    def warm_body(state):
+        k, p, _ = state
+        q = picard(p)
+        return k + 1, q, jnp.any(p - q > step_tol)
+
+    _, p_warm, _ = jax.lax.while_loop(warm_cond, warm_body, (0, pbar, jnp.asarray(warm > 0)))
     d0 = _short(e, inflow_at(p_warm), pbar, tol)
 
     def cond(state):
@@ -142,7 +172,10 @@ def _fictitious_default(l, e, o, alpha, beta, *, tol, warm=WARM_START):
     rounds0 = jnp.zeros(pbar.shape[:1], jnp.int32)
     d, p, changed, _, rounds = jax.lax.while_loop(
         cond, body, (d0, pbar, changed0, jnp.int32(0), rounds0))
-    return p, pbar, d, rounds, ~changed
+    # a path whose defaulters outgrew the system (checked on every set it solved: the sets
+    # only grow, so the last one is the largest)
+    overflow = jnp.sum(d, axis=-1) > m
+    return p, pbar, d, rounds, ~changed, overflow
 
 
 def _bucket(m: int) -> int:
@@ -179,17 +212,21 @@ def clear(liabilities, outside_assets, outside_liabilities=None, method: str = "
         raise ValueError(f"dtype = {dtype}: must be float32 or float64")
     if dtype == np.float64 and not jax.config.jax_enable_x64:
         raise ValueError("dtype = float64 needs JAX's x64 mode (jax.enable_x64(True))")
-    l_raw = np.asarray(liabilities, dtype=np.float64)
+    l_raw = np.asarray(liabilities)
+    if l_raw.dtype not in (np.float32, np.float64):
+        l_raw = l_raw.astype(np.float64)
     if l_raw.ndim == 2:
         l_raw = l_raw[None]
     if l_raw.ndim != 3 or l_raw.shape[1] != l_raw.shape[2]:
         raise ValueError(f"liabilities has shape {np.shape(liabilities)}: must be (paths, n, n), "
                          "a square matrix per path")
     npaths, n = l_raw.shape[0], l_raw.shape[1]
-    if not np.all(np.isfinite(l_raw)):
+    # two passes, no temporaries: min is NaN where an entry is NaN, max inf where one is inf
+    lo, hi = (float(l_raw.min()), float(l_raw.max())) if l_raw.size else (0.0, 0.0)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
         raise ValueError("liabilities: every entry must be finite")
-    if np.any(l_raw < 0):
-        raise ValueError(f"liabilities: every entry must be >= 0 (smallest {l_raw.min():g})")
+    if lo < 0:
+        raise ValueError(f"liabilities: every entry must be >= 0 (smallest {lo:g})")
     if np.any(np.diagonal(l_raw, axis1=1, axis2=2) != 0):
         raise ValueError("liabilities: the diagonal (what an entity owes itself) must be 0")
     e = _as_array("outside_assets", outside_assets, (npaths, n), np.float64)
@@ -208,26 +245,64 @@ def clear(liabilities, outside_assets, outside_liabilities=None, method: str = "
                          "(use method = 'rogers_veraart')")
     tol = default_tolerance(dtype) if tol is None else float(tol)
 
-    l_dev = jnp.asarray(l_raw.astype(dtype))
-    e_dev, o_dev = jnp.asarray(e.astype(dtype)), jnp.asarray(o.astype(dtype))
-    pbar = np.asarray(jnp.sum(l_dev, axis=-1) + o_dev)
+    # The first pass on the host: who is short when everybody pays in full (the test of
+    # _short); only those paths go to the device.
+    lh = l_raw.astype(dtype, copy=False)
+    eh, oh = e.astype(dtype), o.astype(dtype)
+    pbar = lh.sum(axis=-1) + oh
+    short_full = _short_host(eh, lh.sum(axis=-2), pbar, tol)
     paid = pbar.copy()
     defaulted = np.zeros((npaths, n), bool)
     rounds = np.zeros(npaths, np.int32)
     converged = np.ones(npaths, bool)
-    hit = np.flatnonzero(np.asarray(_anyone_short(l_dev, e_dev, o_dev, tol=tol)))
+    hit = np.flatnonzero(short_full.any(axis=-1))
     if len(hit):
-        size = _bucket(len(hit))
-        take = np.concatenate([hit, np.full(size - len(hit), hit[0])])
-        p, _, d, r, c = _fictitious_default(
-            l_dev[take], e_dev[take], o_dev[take], jnp.asarray(a[take].astype(dtype)),
-            jnp.asarray(b[take].astype(dtype)), tol=tol)
-        m = len(hit)
-        paid[hit] = np.asarray(p)[:m]
-        defaulted[hit] = np.asarray(d)[:m]
-        rounds[hit] = np.asarray(r)[:m]
-        converged[hit] = np.asarray(c)[:m]
+        # the system a path solves is over its defaulters only: sized from those short at full
+        # payment (a subset of them) with room to grow; paths that outgrow it run again
+        # with twice the room, up to n
+        size = _bucket(int(short_full[hit].sum(axis=-1).max()) * 5 // 4 + 1)
+        while True:
+            size = min(size, n)
+            res = _clear_gathered(lh, eh, oh, a, b, hit, dtype, tol, size)
+            ok = ~res[5] if size < n else np.ones(len(hit), bool)
+            done = hit[ok]
+            paid[done] = res[0][ok]
+            defaulted[done] = res[2][ok]
+            rounds[done] = res[3][ok]
+            converged[done] = res[4][ok]
+            hit = hit[~ok]
+            if not len(hit):
+                break
+            size *= 2
     share = np.divide(paid, pbar, out=np.ones_like(paid), where=pbar > 0)
-    payments = np.asarray(l_dev) * share[..., None]
+    payments = lh * share[..., None]
     return Clearing(payments=payments, paid=paid, owed=pbar, defaulted=defaulted,
                     rounds=rounds, converged=converged)
+
+
+def _gather_to_device(x, take):
+    """``x[take]`` as a JAX array, gathered straight into a 64-byte aligned host buffer that
+    the CPU device then uses without copying it again (halves the cost of moving a large
+    ``(paths, n, n)`` array; falls back to a plain copy where JAX will not share it)."""
+    shape = (len(take), *x.shape[1:])
+    nbytes = int(np.prod(shape)) * x.itemsize
+    buf = np.empty(nbytes + 64, np.uint8)
+    off = (-buf.ctypes.data) % 64
+    out = buf[off:off + nbytes].view(x.dtype).reshape(shape)
+    np.take(x, take, axis=0, out=out)
+    try:
+        return jnp.from_dlpack(out)
+    except Exception:  # any refusal: copy
+        return jnp.asarray(out)
+
+
+def _clear_gathered(l, e, o, alpha, beta, hit, dtype, tol, size):
+    """Run the fictitious default algorithm on the paths ``hit`` (padded to a bucket)."""
+    m = len(hit)
+    bucket = _bucket(m)
+    take = np.concatenate([hit, np.full(bucket - m, hit[0])])
+    out = _fictitious_default(
+        _gather_to_device(l, take), jnp.asarray(e[take]), jnp.asarray(o[take]),
+        jnp.asarray(alpha[take].astype(dtype)), jnp.asarray(beta[take].astype(dtype)),
+        tol=tol, size=size)
+    return [np.asarray(x)[:m] for x in out]
