@@ -19,13 +19,18 @@ everybody paying in full; put into default everyone whose assets at the current 
 short; solve the linear system of the defaulters' payments with the others paying in full; repeat
 until the set of defaulters stops growing (at most ``n`` rounds, and exact: each round is a
 linear solve, not an iteration to a tolerance). The first set of defaulters is guessed by a
-few steps of the clearing map from full payment (each guess is a subset of the final set, so the
+few steps of the clearing map from full payment (at most ``WARM_START``, stopping
+early once nothing moves; each guess is a subset of the final set, so the
 answer is the same; usually one solve then finishes).
 
-Most paths of a Monte Carlo run have nobody in default at full payment. The first pass (cheap,
-one matrix-vector product a path) finds them; only the other paths are gathered (on the host,
-padded to a power of two so a handful of compiled shapes serve every batch) and run through the
-batched solves.
+Most paths of a Monte Carlo run have nobody in default at full payment. The first pass (two sums
+of ``L`` a path, on the host) finds them; only the other paths are gathered (padded to a power
+of two so a handful of compiled shapes serve every batch, into an aligned buffer the CPU device
+shares) and run through the batched solves. Each solve is over the path's defaulters only,
+gathered into an ``m x m`` system (``m`` a power of two, sized from who is short at full
+payment with room to grow; a path whose defaulters outgrow it runs again with twice the room,
+up to ``n``), and every matrix-vector step runs on ``L`` itself: ``sum_j Pi_ji p_j = sum_j
+L_ji (p_j / pbar_j)``.
 """
 
 from __future__ import annotations
@@ -66,12 +71,6 @@ class Clearing(NamedTuple):
 def default_tolerance(dtype) -> float:
     """Relative shortfall below which an entity counts as paying in full (float residue)."""
     return 1e-5 if jnp.dtype(dtype) == jnp.float32 else 1e-11
-
-
-def _relative(l, pbar):
-    """Pi[p, i, j] = L_ij / pbar_i (0 where i owes nothing)."""
-    safe = jnp.where(pbar > 0, pbar, 1)
-    return jnp.where(pbar[..., None] > 0, l / safe[..., None], 0)
 
 
 def _short(e, inflow, pbar, tol):
@@ -221,12 +220,17 @@ def clear(liabilities, outside_assets, outside_liabilities=None, method: str = "
         raise ValueError(f"liabilities has shape {np.shape(liabilities)}: must be (paths, n, n), "
                          "a square matrix per path")
     npaths, n = l_raw.shape[0], l_raw.shape[1]
-    # two passes, no temporaries: min is NaN where an entry is NaN, max inf where one is inf
-    lo, hi = (float(l_raw.min()), float(l_raw.max())) if l_raw.size else (0.0, 0.0)
-    if not (np.isfinite(lo) and np.isfinite(hi)):
+    # no temporaries: min is NaN where an entry is NaN, -inf where one is -inf; with every entry
+    # >= 0, an entry +inf makes its row sum +inf (a row sum that overflows is looked at again)
+    lo = float(l_raw.min()) if l_raw.size else 0.0
+    if not np.isfinite(lo):
         raise ValueError("liabilities: every entry must be finite")
     if lo < 0:
         raise ValueError(f"liabilities: every entry must be >= 0 (smallest {lo:g})")
+    lh = l_raw.astype(dtype, copy=False)
+    row_sums = lh.sum(axis=-1)
+    if not np.all(np.isfinite(row_sums)) and not np.all(np.isfinite(l_raw)):
+        raise ValueError("liabilities: every entry must be finite")
     if np.any(np.diagonal(l_raw, axis1=1, axis2=2) != 0):
         raise ValueError("liabilities: the diagonal (what an entity owes itself) must be 0")
     e = _as_array("outside_assets", outside_assets, (npaths, n), np.float64)
@@ -247,9 +251,8 @@ def clear(liabilities, outside_assets, outside_liabilities=None, method: str = "
 
     # The first pass on the host: who is short when everybody pays in full (the test of
     # _short); only those paths go to the device.
-    lh = l_raw.astype(dtype, copy=False)
     eh, oh = e.astype(dtype), o.astype(dtype)
-    pbar = lh.sum(axis=-1) + oh
+    pbar = row_sums + oh
     short_full = _short_host(eh, lh.sum(axis=-2), pbar, tol)
     paid = pbar.copy()
     defaulted = np.zeros((npaths, n), bool)

@@ -10,8 +10,8 @@ Rows (medians of ``repeats`` timed calls after one untimed warm-up that compiles
   entities per path (about four creditors each), cleared by :func:`clear` over a batch of paths
   and by the Picard reference path by path; compared per path. Twice: with every path stressed
   (outside assets 60-110% of debts: defaults everywhere, the worst case for the JAX clearing,
-  which solves a dense linear system a path) and with 5% of paths stressed (the others pay in
-  full; closer to a Monte Carlo run, where most paths have no default).
+  which solves a linear system over each path's defaulters) and with 5% of paths stressed
+  (the others pay in full; closer to a Monte Carlo run, where most paths have no default).
 
 The venues share one population (and the same number of hedger legs on each side), so one
 compiled venue program serves all of them; the benchmark measures running, not compiling.
