@@ -438,6 +438,6 @@ def test_a_run_with_non_finite_paths_reports_what_it_left_out(tmp_path, layers, 
         assert f"{bad:,} " in flat and "left out" in flat, title
     kept = 600 - bad
     terminal = " ".join(texts["terminal return tails of this run"].split())
-    assert (f"of this run: {kept:,} paths" if kept else "Too few paths left") in terminal
+    assert (f"of this run: {kept:,} paths" if kept else "too few paths left") in terminal
     # the pages that do not use the run's paths say nothing of them
     assert "left out" not in texts["model return tails (one day)"]

@@ -31,6 +31,9 @@ MAX_EVENTS = 12
 
 
 def _applies(result: RunResult) -> bool:
+    # an experiment's worked example (it states a claim), not any small venue run
+    if getattr(result.experiment, "claim", None) is None:
+        return False
     n = int(result.manifest.get("n_accounts", 0) or 0)
     return bool(result.venue) and 0 < n <= MAX_ACCOUNTS and len(result.sample_log_prices) > 0
 
