@@ -66,18 +66,11 @@ def compare_policies_distributed(exp, policies: Sequence[str], paths: int | None
     gathered on every process, and each compares them as one process would. Returns
     ``(comparison, outputs)`` as ``compare_policies_run`` does."""
     from ..analytics import compare_policies
-    from ..config import ConfigError
-    from ..studies.variants import Variant, require_venue, simulate_variants
-    from ..venue import POLICIES, build_population
+    from ..studies.policy_comparison import checked_policies
+    from ..studies.variants import Variant, simulate_variants
+    from ..venue import build_population
 
-    venue = require_venue(exp, "compare-policies")
-    policies = list(dict.fromkeys(policies))
-    bad = [p for p in policies if p not in POLICIES]
-    if bad or not policies:
-        raise ConfigError(
-            "<compare-policies>",
-            [f"policies = {bad or policies}: each must be one of {', '.join(POLICIES)}"],
-        )
+    venue, policies = checked_policies(exp, policies)
     mine = [policies[i] for i in group.share(len(policies))]
     outs: list = []
     if mine:

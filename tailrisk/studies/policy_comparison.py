@@ -20,6 +20,20 @@ from .variants import Variant, require_venue, simulate_variants
 __all__ = ["compare_policies_run", "comparison_table"]
 
 
+def checked_policies(exp: Experiment, policies: Sequence[str]) -> tuple[Any, list[str]]:
+    """The experiment's venue and ``policies`` without repeats; :class:`ConfigError` naming
+    any unknown policy (or an empty list) before any work."""
+    venue = require_venue(exp, "compare-policies")
+    policies = list(dict.fromkeys(policies))
+    bad = [p for p in policies if p not in POLICIES]
+    if bad or not policies:
+        raise ConfigError(
+            "<compare-policies>",
+            [f"policies = {bad or policies}: each must be one of {', '.join(POLICIES)}"],
+        )
+    return venue, policies
+
+
 def compare_policies_run(
     exp: Experiment,
     policies: Sequence[str] = POLICIES,
@@ -40,14 +54,7 @@ def compare_policies_run(
     ``{policy: per-path outputs}`` (numpy arrays with first axis ``paths``, ``path_index``
     included).
     """
-    venue = require_venue(exp, "compare-policies")
-    policies = list(dict.fromkeys(policies))
-    bad = [p for p in policies if p not in POLICIES]
-    if bad or not policies:
-        raise ConfigError(
-            "<compare-policies>",
-            [f"policies = {bad or policies}: each must be one of {', '.join(POLICIES)}"],
-        )
+    venue, policies = checked_policies(exp, policies)
     accounts = build_population(venue, exp.model.s0, exp.run.seed)
     variants = [Variant(accounts, venue, p) for p in policies]
     outs = simulate_variants(exp, variants, paths=paths, chunk=chunk, progress=progress)

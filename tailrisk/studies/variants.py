@@ -93,7 +93,7 @@ def simulate_variants(
     import jax.numpy as jnp
 
     from .._rng import STREAM_PRICE, stream_key
-    from ..scale import chunk_log_prices, padded_size, paths_mesh
+    from ..scale._devices import chunk_log_prices, padded_size, paths_mesh
     from ..venue.kernel import simulate_venue
 
     _enable_dtype(exp)
