@@ -369,18 +369,27 @@ def sweep_points(
         where = ", ".join(f"{k} = {grid_label(v)}" for k, v in assignment.items())
         if len(where) > _SHOWN:
             where = f"{where[:_SHOWN - 20]}..."
-        try:
-            point = parse_config(data, f"<sweep point {where}>")
-        except ConfigError as err:
-            for p in err.problems:
-                if p not in seen:
-                    seen.add(p)
-                    problems.append(f"sweep point ({where}): {p}")
-            continue
-        out.append((assignment, point))
+        point = _parse_point(data, f"<sweep point {where}>", f"sweep point ({where})",
+                             problems, seen)
+        if point is not None:
+            out.append((assignment, point))
     if problems:
         raise ConfigError("<sweep>", problems)
     return out
+
+
+def _parse_point(data: dict[str, Any], source: str, where: str, problems: list[str],
+                 seen: set[str]) -> Experiment | None:
+    """One point of a grid or study, validated; None after adding its problems (each once over
+    the whole grid, prefixed with ``where``) to ``problems``."""
+    try:
+        return parse_config(data, source)
+    except ConfigError as err:
+        for p in err.problems:
+            if p not in seen:
+                seen.add(p)
+                problems.append(f"{where}: {p}")
+        return None
 
 
 def variant_points(exp: Experiment) -> list[tuple[str, dict[str, Any], Experiment]]:
@@ -402,15 +411,10 @@ def variant_points(exp: Experiment) -> list[tuple[str, dict[str, Any], Experimen
             _set_dotted(data, k, list(v) if isinstance(v, tuple) else v)
         name = f"{exp.run.name}.{label}"
         data["run"]["name"] = name[:100]
-        try:
-            point = parse_config(data, f"<variant {label}>")
-        except ConfigError as err:
-            for p in err.problems:
-                if p not in seen:
-                    seen.add(p)
-                    problems.append(f"study variant {label!r}: {p}")
-            continue
-        out.append((label, assignment, point))
+        point = _parse_point(data, f"<variant {label}>", f"study variant {label!r}", problems,
+                             seen)
+        if point is not None:
+            out.append((label, assignment, point))
     if problems:
         raise ConfigError("<study>", problems)
     return out
