@@ -221,12 +221,16 @@ class _Main(click.Group):
 def main(ctx: click.Context, debug: bool) -> None:
     """Monte Carlo tail risk of crypto perpetual-futures venues.
 
-    Typical use: check a config, run it, read the PDF report.
+    Typical use: check a config, run it, read the PDF report (RUN_DIR/report.pdf).
 
     \b
+      tailrisk run --quickstart
       tailrisk validate-config experiments/quickstart.toml
       tailrisk run experiments/quickstart.toml --out runs
-      tailrisk run --quickstart
+      tailrisk run experiments/ --out runs    (every claim: one PDF each in reports/)
+      tailrisk report --summary runs          (every verdict in reports/summary.pdf)
+
+    `tailrisk COMMAND --help` explains each command; docs/ in the repository explains the model.
 
     Compiled JAX programs are kept in ~/.cache/tailrisk ($TAILRISK_CACHE_DIR; "off": none).
 
@@ -347,6 +351,11 @@ def run_cmd(
 ) -> None:
     """Simulate the experiment in CONFIG (a TOML file) chunk by chunk.
 
+    CONFIG may also be a folder: every experiment in it that has a [claim] runs, each writing
+    <file stem>.pdf with its verdict into --reports (files without one are listed as skipped).
+    A file with a [study], a network of venues or a [replay] runs as such (like `tailrisk
+    contagion` and `tailrisk replay`).
+
     The config is validated first (nothing is written if it is bad; exit code 2). Results go to
     OUT/<run.name>-<config hash>/: manifest.json and chunks/chunk_*.npz, each chunk's SHA-256 in
     the manifest. An interrupted run (Ctrl-C, SIGTERM, a crash) is resumed from its finished
@@ -452,7 +461,8 @@ def _nonfinite_summary(manifest: dict[str, Any]) -> tuple[int, list[str]]:
 @click.pass_context
 def report_cmd(ctx: click.Context, run_dirs: tuple[Path, ...], output: Path | None,
                summary: bool) -> None:
-    """(Re)build the PDF report of a finished run in RUN_DIR (its chunks are checked first)."""
+    """Rebuild the PDF report of the finished run in RUN_DIRS (one folder; its chunks are
+    checked first), or with --summary one PDF with the verdict of every experiment found."""
     from .report import build_report
     from .runner import load_run
 
@@ -778,8 +788,9 @@ def _int_list(text: str, option: str) -> tuple[int, ...]:
                        "all")),
     default="all",
     show_default=True,
-    help="Which kernels to time; memory: the chunk memory estimate against measured peaks "
-    "(not part of all).",
+    help="Which kernels to time; all: paths and venue. memory (the chunk memory estimate "
+    "against measured peaks), contagion, verdict (deciding a claim) and pricing run only when "
+    "named.",
 )
 @click.option("--paths", "n_paths", default=65_536, show_default=True, help="Paths per call.")
 @click.option("--steps", default=256, show_default=True, help="Steps per path.")
@@ -826,7 +837,9 @@ def bench_cmd(what: str, n_paths: int, steps: int, n_accounts: int, chunk: int, 
               rows_budget_mib: int | None, warmup: str, schedule: str,
               memory_sizes: tuple[int, ...], json_out: Path | None,
               scaling: bool = False) -> None:
-    """Time the price samplers and the venue kernel on this machine's JAX device.
+    """Time tailrisk's kernels on this machine's JAX device: the price samplers and the venue
+    kernel, and on request the memory estimate, contagion, verdicts or pricing (--what), or
+    devices and processes (--scaling). Measured figures: docs/benchmarks.md.
 
     Each figure is the median of several timed calls after one warm-up (compile) call. The
     kernel knobs (--block, --compact, --rows-budget, --schedule) never change the numbers, only
@@ -1066,8 +1079,10 @@ def sweep_cmd(config: Path, sets: tuple[str, ...], paths: int | None, out: Path,
 @main.command("venue-risk")
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--budget", type=float, required=True, help="Haircut budget at the ES level, USD.")
-@click.option("--side", type=click.Choice(("long", "short")), required=True)
-@click.option("--leverage", type=float, default=10.0, show_default=True)
+@click.option("--side", type=click.Choice(("long", "short")), required=True,
+              help="Side of the position (entered at model.s0).")
+@click.option("--leverage", type=float, default=10.0, show_default=True,
+              help="Initial leverage of the position.")
 @click.option("--level", type=float, default=0.99, show_default=True, help="ES level.")
 @click.option("--policy", help="ADL policy (default venue.policy).")
 @click.option("--paths", type=int, help="Paths (default run.paths).")
@@ -1226,7 +1241,8 @@ def price_cmd(config: Path, paths: int | None, greeks: bool | None, out: Path) -
     "shared/data beside the repository).",
 )
 @click.option("--accounts", default=1500, show_default=True, help="Model accounts per side.")
-@click.option("--drop", default=0.2, show_default=True, help="The model crash's fall (share).")
+@click.option("--drop", default=0.2, show_default=True,
+              help="The model crash's fall, a share of the price (0.2: 20%).")
 @click.option(
     "--out",
     default="runs",
