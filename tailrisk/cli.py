@@ -539,7 +539,7 @@ def _summary(folders: tuple[Path, ...], output: Path) -> None:
 
 @main.group("runs")
 def runs_group() -> None:
-    """The run folders of --out: list them, compare two."""
+    """Run folders: `runs list` shows those in --out, `runs compare` two, metric by metric."""
 
 
 @runs_group.command("list")
