@@ -10,13 +10,17 @@ checks. Each check compares a *metric expression* with a value::
     ]
 
 A metric expression is arithmetic (``+ - * /``, parentheses, numbers) over metric names from a
-small vocabulary (:data:`PAYOFF_STATS`, :data:`VENUE_METRICS`, :data:`PRICE_METRICS`), each with
-an optional ``[group]`` (which accounts' payoffs) and, in a study, an ``@variant`` label (which
-variant's run). The verdict layer (:mod:`tailrisk.studies.verdict`) evaluates an expression on
-the run's paths and gives it a paired-bootstrap standard error; a check *holds* when the value
-is beyond ``value`` by more than ``significance`` standard errors in the direction of ``op``,
-*does not hold* when it is beyond by as much the other way, and is *inconclusive* in between.
-``op = "=="`` holds when ``|metric - value| <= tolerance`` (and ``significance`` errors).
+small vocabulary (:data:`PAYOFF_STATS`, :data:`VENUE_METRICS`, :data:`PRICE_METRICS`,
+:data:`OPTION_METRICS`, :data:`NETWORK_METRICS`, :data:`REPLAY_METRICS`), each with an optional
+``[group]`` (which accounts' payoffs) and, in a study, an ``@variant`` label (which variant's
+run). The option metrics take ``[probe:NAME, m=K/S0, T=maturity]`` instead of a group (see
+:func:`option_spec`); a network file's claim compares the worlds ``@linked`` and ``@cut`` (the
+same paths with every link cut). The verdict layer (:mod:`tailrisk.studies.verdict`) evaluates
+an expression on the run's paths and gives it a paired-bootstrap standard error; a check
+*holds* when the value is beyond ``value`` by more than ``significance`` standard errors in the
+direction of ``op``, *does not hold* when it is beyond by as much the other way, and is
+*inconclusive* in between. ``op = "=="`` holds when ``|metric - value| <= tolerance`` (and
+``significance`` errors).
 
 Everything here is plain Python: the names are checked against the vocabulary and the variant
 labels against the ``[study]`` table when the whole file is validated (``experiment.py``).
@@ -24,6 +28,7 @@ labels against the ``[study]`` table when the whole file is validated (``experim
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Annotated, Literal
@@ -34,15 +39,21 @@ from ._base import Frozen as _Frozen
 
 __all__ = [
     "GROUP_RE",
+    "NETWORK_METRICS",
+    "NETWORK_WORLDS",
     "OPS",
+    "OPTION_METRICS",
     "PAYOFF_STATS",
     "PRICE_METRICS",
+    "REPLAY_METRICS",
     "VENUE_METRICS",
     "WORLDS",
     "CheckConfig",
     "ClaimConfig",
     "MetricRef",
+    "OptionSpec",
     "metric_refs",
+    "option_spec",
     "parse_expression",
 ]
 
@@ -91,6 +102,48 @@ PRICE_METRICS = {
     "price_kurtosis": "1",
     "price_sd": "log units",
 }
+#: options on damped assets (a ``[pricing]`` table; MODEL.md 4), at the maturity ``T`` (default
+#: the longest of ``pricing.maturities``); per unit of the underlying, discounted at the model's
+#: rate. Those marked "probe" need ``probe:NAME``, those marked "m" a strike ``m = K / S0``.
+OPTION_METRICS = {
+    "adl_price": "USD",  # probe: the entitled minus the damped forward, signed as a cost
+    "adl_rate": "1/yr",  # probe: adl_price / (entry price x T)
+    "forward_damped": "USD",  # probe: mean of the damped asset A(T) (undiscounted)
+    "forward_entitled": "USD",  # probe: mean of the entitled asset U(T)
+    "forward_undamped": "USD",  # mean of S(T)
+    "option_damped": "USD",  # probe, m: out-of-the-money option on A(T) (put below its forward)
+    "option_undamped": "USD",  # m: the same option on S(T)
+    "iv_damped": "annualised",  # probe, m: Black implied volatility of option_damped
+    "iv_undamped": "annualised",  # m: Black implied volatility of option_undamped
+}
+OPTION_NEEDS_PROBE = frozenset({"adl_price", "adl_rate", "forward_damped", "forward_entitled",
+                                "option_damped", "iv_damped"})
+OPTION_NEEDS_STRIKE = frozenset({"option_damped", "option_undamped", "iv_damped",
+                                 "iv_undamped"})
+#: a network file (docs/contagion.md): per path, how many venues fail (insolvent: past their
+#: capital) and the systemic loss; the worlds are the run with its links and with them cut
+NETWORK_METRICS = {
+    "p_fail_1plus": "1",  # P(at least one venue fails)
+    "p_fail_2plus": "1",  # P(at least two venues fail)
+    "mean_failed_venues": "venues",
+    "mean_systemic_loss": "USD",  # haircuts + capital injected + unpaid debt + firms' losses
+    "q99_systemic_loss": "USD",
+}
+#: the worlds of a network claim: ``@linked`` (the file as written) and ``@cut`` (every link cut)
+NETWORK_WORLDS = ("linked", "cut")
+#: the replay of recorded prices (a ``[replay]`` table; docs/replay.md): the model on the
+#: recorded path (path 0 of the conditioned Monte Carlo, no error) and the recorded figures
+REPLAY_METRICS = {
+    "path0_liquidated_notional": "USD",
+    "path0_adl_notional": "USD",
+    "path0_adl_count": "account closes",
+    "path0_first_adl_delay_s": "s",  # first ADL minus the recorded first liquidation
+    "path0_cascade_to_adl_s": "s",  # from the model's own cascade start to its first ADL
+    "recorded_liquidated_notional": "USD",  # BTC liquidations recorded on Hyperliquid
+    "recorded_adl_notional": "USD",
+    "recorded_adl_count": "account closes",  # BTC ADL events
+    "recorded_first_adl_delay_s": "s",  # 61.7 s
+}
 #: a group: the long side, the short side, both pooled, a cohort or a probe by name
 GROUP_RE = re.compile(r"^(long|short|sides|cohort:[^\]\[@]+|probe:[^\]\[@]+)$")
 OPS = (">", ">=", "<", "<=", "==")
@@ -114,10 +167,10 @@ class MetricRef:
 
     @property
     def unit(self) -> str:
-        if self.name in VENUE_METRICS:
-            return VENUE_METRICS[self.name]
-        if self.name in PRICE_METRICS:
-            return PRICE_METRICS[self.name]
+        for vocab in (VENUE_METRICS, PRICE_METRICS, OPTION_METRICS, NETWORK_METRICS,
+                      REPLAY_METRICS):
+            if self.name in vocab:
+                return vocab[self.name]
         stat, _ = split_payoff_name(self.name) or ("", "")
         return PAYOFF_STATS.get(stat, "")
 
@@ -213,9 +266,61 @@ def metric_refs(tree) -> list[MetricRef]:
     return [r for t in tree[1:] for r in metric_refs(t)]
 
 
+@dataclass(frozen=True)
+class OptionSpec:
+    """The qualifiers of an option metric: ``[probe:NAME, m=K/S0, T=maturity]``, any order."""
+
+    probe: str | None = None
+    moneyness: float | None = None
+    maturity: float | None = None  # years; None: the longest of pricing.maturities
+
+
+def option_spec(ref: MetricRef) -> OptionSpec:
+    """Parse the bracket of an option metric; raises ValueError saying what is allowed."""
+    from .pricing import parse_maturity
+
+    probe = m = T = None
+    for part in (p.strip() for p in (ref.group or "").split(",") if p.strip()):
+        if part.startswith("probe:") and len(part) > 6 and probe is None:
+            probe = part[6:].strip()
+        elif part.startswith("m=") and m is None:
+            try:
+                m = float(part[2:])
+            except ValueError:
+                m = math.nan
+            if not (math.isfinite(m) and m > 0):
+                raise ValueError(f"{part!r}: m is the strike over the start price, a positive "
+                                 "number such as m=0.8")
+        elif part.startswith("T=") and T is None:
+            T = parse_maturity(part[2:].strip())
+        else:
+            raise ValueError(f"{part!r}: allowed in the brackets are probe:NAME, m=K/S0 and "
+                             "T=maturity (e.g. '30d'), each once")
+    name = ref.name
+    if name in OPTION_NEEDS_PROBE and probe is None:
+        raise ValueError(f"{name} needs probe:NAME in its brackets")
+    if name not in OPTION_NEEDS_PROBE and probe is not None:
+        raise ValueError(f"{name} is about the undamped asset: it takes no probe")
+    if name in OPTION_NEEDS_STRIKE and m is None:
+        raise ValueError(f"{name} needs a strike m=K/S0 in its brackets")
+    if name not in OPTION_NEEDS_STRIKE and m is not None:
+        raise ValueError(f"{name} takes no strike m")
+    return OptionSpec(probe, m, T)
+
+
 def ref_problem(ref: MetricRef) -> str | None:
     """What is wrong with one metric name (None when it is in the vocabulary)."""
     name, group = ref.name, ref.group
+    if name in OPTION_METRICS:
+        try:
+            option_spec(ref)
+        except ValueError as err:
+            return f"{ref.text!r}: {err}"
+        return None
+    if name in NETWORK_METRICS or name in REPLAY_METRICS:
+        if group is not None:
+            return f"{ref.text!r}: {name} takes no [group]"
+        return None
     if name in VENUE_METRICS or name in PRICE_METRICS:
         if group is not None and name not in GROUPED:
             return f"{ref.text!r}: {name} takes no [group]"
@@ -223,7 +328,9 @@ def ref_problem(ref: MetricRef) -> str | None:
         stats = ", ".join(f"{s}_{w}" for s in PAYOFF_STATS for w in WORLDS)
         return (f"{ref.text!r}: unknown metric {name!r}; allowed: payoff statistics {stats}; "
                 f"venue metrics {', '.join(VENUE_METRICS)}; price metrics "
-                f"{', '.join(PRICE_METRICS)}")
+                f"{', '.join(PRICE_METRICS)}; option metrics {', '.join(OPTION_METRICS)}; "
+                f"network metrics {', '.join(NETWORK_METRICS)}; replay metrics "
+                f"{', '.join(REPLAY_METRICS)}")
     if group is not None and not GROUP_RE.match(group):
         return (f"{ref.text!r}: group {group!r} must be long, short, sides, cohort:<name> or "
                 "probe:<name>")

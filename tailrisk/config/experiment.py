@@ -158,9 +158,46 @@ def _claim_problems(exp: Experiment) -> list[str]:
             if ref.variant is not None and ref.variant not in labels:
                 have = ", ".join(sorted(labels)) or "none: the file has no [study]"
                 out.append(f"{key} = {expr!r}: no variant {ref.variant!r} (variants: {have})")
-            if exp.venue is None and not ref.name.startswith("price_"):
-                out.append(f"{key} = {expr!r}: {ref.name} needs a [venue] table")
+            out += [f"{key} = {expr!r}: {p}" for p in _ref_table_problems(exp, ref)]
     return out
+
+
+def _ref_table_problems(exp: Experiment, ref: Any) -> list[str]:
+    """What a metric of a single-venue file's claim needs that the file lacks."""
+    from .claim import (
+        NETWORK_METRICS,
+        OPTION_METRICS,
+        OPTION_NEEDS_PROBE,
+        REPLAY_METRICS,
+        option_spec,
+    )
+
+    name = ref.name
+    if name in NETWORK_METRICS:
+        return [f"{name} is a network metric: it needs a network file ([venues], "
+                "docs/contagion.md)"]
+    if name in REPLAY_METRICS:
+        return [] if exp.replay is not None else [f"{name} needs a [replay] table"]
+    if name in OPTION_METRICS:
+        if exp.pricing is None:
+            return [f"{name} needs a [pricing] table"]
+        spec = option_spec(ref)
+        out = []
+        if name in OPTION_NEEDS_PROBE:
+            known = [p.name for p in exp.venue.population.probes] if exp.venue else []
+            allowed = list(exp.pricing.probes) or known
+            if spec.probe not in allowed:
+                out.append(f"probe {spec.probe!r} is not priced (pricing probes: "
+                           f"{', '.join(allowed) or 'none'})")
+        if spec.maturity is not None and not any(
+                abs(spec.maturity - t) <= 1e-6 * t for t in exp.pricing.maturities):
+            days = ", ".join(f"{t * 365:g}d" for t in exp.pricing.maturities)
+            out.append(f"T = {spec.maturity * 365:g}d is not one of pricing.maturities "
+                       f"({days})")
+        return out
+    if exp.venue is None and not name.startswith("price_"):
+        return [f"{name} needs a [venue] table"]
+    return []
 
 
 def _format_loc(loc: tuple[Any, ...]) -> str:

@@ -21,6 +21,7 @@ import numpy as np
 from pydantic import Field, ValidationError
 
 from ._base import Frozen as _Frozen
+from .claim import ClaimConfig
 from .errors import ConfigError
 from .experiment import _problems, _tuples
 from .models import ModelConfig
@@ -144,6 +145,9 @@ class NetworkExperiment(_Frozen):
     firms: tuple[FirmConfig, ...] = ()
     credit_lines: tuple[CreditLineConfig, ...] = ()
     runs: tuple[RunLinkConfig, ...] = ()
+    #: what the network claims, decided on the run with its links (``@linked``) against the
+    #: same paths with every link cut (``@cut``) by ``tailrisk run`` (docs/experiments.md)
+    claim: ClaimConfig | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
@@ -241,6 +245,26 @@ def _cross_checks(exp: NetworkExperiment) -> list[str]:
     if net.clearing == "eisenberg_noe" and (net.alpha != 1 or net.beta != 1):
         out.append(f"network.alpha = {net.alpha}, network.beta = {net.beta}: default costs need "
                    "clearing = 'rogers_veraart' (Eisenberg–Noe has alpha = beta = 1)")
+    return out + _claim_problems(exp)
+
+
+def _claim_problems(exp: NetworkExperiment) -> list[str]:
+    """A network claim names network metrics only, in the worlds ``linked`` and ``cut``."""
+    from .claim import NETWORK_METRICS, NETWORK_WORLDS, metric_refs, parse_expression
+
+    if exp.claim is None:
+        return []
+    exprs = [(f"claim.checks[{i}].metric", c.metric) for i, c in enumerate(exp.claim.checks)]
+    exprs += [(f"claim.headline[{i}]", h) for i, h in enumerate(exp.claim.headline)]
+    out = []
+    for key, expr in exprs:
+        for ref in metric_refs(parse_expression(expr)):
+            if ref.name not in NETWORK_METRICS:
+                out.append(f"{key} = {expr!r}: {ref.name} is not a network metric; a network "
+                           f"file's claim takes {', '.join(NETWORK_METRICS)}")
+            if ref.variant is not None and ref.variant not in NETWORK_WORLDS:
+                out.append(f"{key} = {expr!r}: no world {ref.variant!r} (a network claim has "
+                           f"{' and '.join('@' + w for w in NETWORK_WORLDS)})")
     return out
 
 

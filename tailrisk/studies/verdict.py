@@ -33,12 +33,16 @@ import numpy as np
 
 from ..config.claim import (
     GROUPED,
+    NETWORK_METRICS,
+    OPTION_METRICS,
     PAYOFF_STATS,
     PRICE_METRICS,
+    REPLAY_METRICS,
     VENUE_METRICS,
     ClaimConfig,
     MetricRef,
     metric_refs,
+    option_spec,
     parse_expression,
     split_payoff_name,
 )
@@ -66,23 +70,46 @@ ES_LEVEL = 0.99
 @dataclass(frozen=True)
 class World:
     """The per-path outputs of one run: ``venue`` (docs/venue.md outputs), ``per_path`` (price
-    summaries, log returns), cohort and probe names, and the fund floor (USD)."""
+    summaries, log returns), cohort and probe names, and the fund floor (USD).
+
+    Other kinds of run add what their metrics read: ``options``, the damped, entitled and
+    undamped assets of a pricing run (:class:`tailrisk.pricing.DampedAssets`, one row a path);
+    ``network``, a network run's per-path ``failed`` (paths, venues) and ``systemic_loss``
+    (USD); ``constants``, numbers that are the same on every resample (the replay's recorded
+    figures and the model on the recorded path)."""
 
     venue: Mapping[str, np.ndarray] | None
     per_path: Mapping[str, np.ndarray]
     cohort_names: Sequence[str] = ()
     probe_names: Sequence[str] = ()
     floor: float = 0.0
+    options: Any = None
+    network: Mapping[str, np.ndarray] | None = None
+    constants: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
-        return int(np.asarray(self.per_path["terminal_log_return"]).shape[0])
+        if "terminal_log_return" in self.per_path:
+            return int(np.asarray(self.per_path["terminal_log_return"]).shape[0])
+        if self.network:
+            return int(np.asarray(self.network["systemic_loss"]).shape[0])
+        if self.options is not None:
+            return int(self.options.n_paths)
+        return int(np.asarray(next(iter((self.venue or {}).values()))).shape[0])
 
     def finite(self) -> np.ndarray:
         from ..runner import nonfinite_outputs
 
-        bad, _ = nonfinite_outputs({**self.per_path, **(self.venue or {})})
-        return ~bad
+        ok = np.ones(self.n, bool)
+        if self.per_path or self.venue:
+            bad, _ = nonfinite_outputs({**self.per_path, **(self.venue or {})})
+            ok &= ~bad
+        if self.options is not None:
+            for arr in (self.options.undamped, self.options.damped, self.options.entitled):
+                ok &= np.isfinite(arr.reshape(self.n, -1)).all(axis=1)
+        if self.network:
+            ok &= np.isfinite(np.asarray(self.network["systemic_loss"], np.float64))
+        return ok
 
 
 def world_of(result: Any) -> World:
@@ -256,6 +283,15 @@ def _metric_function(world: World, ref: MetricRef):
         x = payoff_sample(world, group, which)
         func = _PAYOFF_FUNCS[stat]
         return lambda idx: func(np.take(x, idx, axis=0))
+    if name in OPTION_METRICS:
+        return _option_function(world, ref)
+    if name in NETWORK_METRICS:
+        return _network_function(world, name)
+    if name in REPLAY_METRICS:
+        if name not in world.constants:
+            raise ValueError(f"the run has no {name!r} (a replay's number)")
+        value = float(world.constants[name])
+        return lambda idx: value
     if name in PRICE_METRICS:
         r = np.asarray(world.per_path["terminal_log_return"], np.float64)
         funcs = {"price_tail_index": lambda v: _hill_gain(np.abs(v)),
@@ -309,6 +345,86 @@ def _metric_function(world: World, ref: MetricRef):
         elif how == "q99":
             return lambda idx: float(np.quantile(v[idx], 0.99, method="inverted_cdf"))
     v = v.astype(np.float64)
+    return lambda idx: float(np.mean(v[idx]))
+
+
+def _maturity_index(assets: Any, T: float | None) -> int:
+    mats = np.asarray(assets.maturities, np.float64)
+    if T is None:
+        return int(np.argmax(mats))
+    hit = np.flatnonzero(np.abs(mats - T) <= 1e-6 * T)
+    if not hit.size:
+        days = ", ".join(f"{t * 365:g}d" for t in mats)
+        raise ValueError(f"maturity {T * 365:g}d was not priced (maturities: {days})")
+    return int(hit[0])
+
+
+def _option_function(world: World, ref: MetricRef):
+    """An option metric on the paths ``idx`` (plain Monte Carlo means over them: the paired
+    bootstrap then compares the damped and the undamped asset path by path)."""
+    from ..pricing._black import implied_vol
+
+    a = world.options
+    if a is None:
+        raise ValueError(f"{ref.text}: the run has no damped assets (a [pricing] table)")
+    spec = option_spec(ref)
+    k = _maturity_index(a, spec.maturity)
+    T = float(a.maturities[k])
+    disc = math.exp(-a.r * T)
+    S = np.asarray(a.undamped[:, k], np.float64)
+    name = ref.name
+    if spec.probe is not None:
+        names = list(a.probe_names)
+        if spec.probe not in names:
+            raise ValueError(f"{ref.text}: no probe {spec.probe!r} (priced: {names})")
+        j = names.index(spec.probe)
+        A = np.asarray(a.damped[:, k, j], np.float64)
+        U = np.asarray(a.entitled[:, k, j], np.float64)
+        side, entry = float(a.probe_side[j]), float(a.probe_entry[j])
+    if name == "adl_price":
+        cost = side * (U - A)
+        return lambda idx: disc * float(np.mean(cost[idx]))
+    if name == "adl_rate":
+        cost = side * (U - A) / (entry * T)
+        return lambda idx: disc * float(np.mean(cost[idx]))
+    if name in ("forward_damped", "forward_entitled", "forward_undamped"):
+        x = {"forward_damped": A if spec.probe else None, "forward_entitled":
+             U if spec.probe else None, "forward_undamped": S}[name]
+        return lambda idx: float(np.mean(x[idx]))
+    x = A if name in ("option_damped", "iv_damped") else S
+    K = spec.moneyness * a.s0
+    # the out-of-the-money option on the whole sample's forward, the same on every resample
+    kind = "put" if K < float(np.mean(x)) else "call"
+    pay = np.maximum(K - x, 0.0) if kind == "put" else np.maximum(x - K, 0.0)
+    if name.startswith("option_"):
+        return lambda idx: disc * float(np.mean(pay[idx]))
+
+    def iv(idx: np.ndarray) -> float:
+        price = disc * float(np.mean(pay[idx]))
+        spot = float(np.mean(x[idx])) * disc  # Black on the asset's own forward
+        sigma, _ = implied_vol(kind, price, spot, K, T, a.r)
+        value = float(sigma)
+        return value if value > 0 else math.nan  # no time value left: no volatility
+
+    return iv
+
+
+def _network_function(world: World, name: str):
+    net = world.network
+    if not net:
+        raise ValueError(f"{name}: the run has no network outputs (a network file)")
+    failed = np.asarray(net["failed"]).reshape(world.n, -1).sum(axis=1).astype(np.float64)
+    loss = np.asarray(net["systemic_loss"], np.float64)
+    if name == "p_fail_1plus":
+        v = (failed >= 1).astype(np.float64)
+    elif name == "p_fail_2plus":
+        v = (failed >= 2).astype(np.float64)
+    elif name == "mean_failed_venues":
+        v = failed
+    elif name == "q99_systemic_loss":
+        return lambda idx: float(np.quantile(loss[idx], 0.99, method="inverted_cdf"))
+    else:
+        v = loss
     return lambda idx: float(np.mean(v[idx]))
 
 
