@@ -369,7 +369,7 @@ def run_cmd(
     if quickstart == (config is not None):
         raise click.UsageError("give either CONFIG or --quickstart (not both)")
     source = quickstart_path() if quickstart else config
-    if source.is_dir() or _has_study(source):
+    if source.is_dir() or _has_study(source) or _suite_claim(source):
         _run_suite(source, out, reports if report else None, n_paths, not no_resume, quiet)
         return
     if _is_network_file(source):  # several venues: the contagion command (issue 14)
@@ -462,7 +462,12 @@ def _nonfinite_summary(manifest: dict[str, Any]) -> tuple[int, list[str]]:
 def report_cmd(ctx: click.Context, run_dirs: tuple[Path, ...], output: Path | None,
                summary: bool) -> None:
     """Rebuild the PDF report of the finished run in RUN_DIRS (one folder; its chunks are
-    checked first), or with --summary one PDF with the verdict of every experiment found."""
+    checked first), or with --summary one PDF with the verdict of every experiment found.
+
+    The folder may also be one `tailrisk run` wrote for an experiment (it holds verdict.json:
+    a run folder, a study's or a network's <run.name>-<config hash>/ folder, a replay's): the
+    report is then the one the suite writes, claim page first.
+    """
     from .report import build_report
     from .runner import load_run
 
@@ -474,6 +479,14 @@ def report_cmd(ctx: click.Context, run_dirs: tuple[Path, ...], output: Path | No
     run_dir = run_dirs[0]
 
     ctx.meta[RUN_DIR_KEY] = run_dir
+    from .studies.suite import VERDICT_FILE, report_again
+
+    if (run_dir / VERDICT_FILE).exists():  # an experiment of `tailrisk run`: its same PDF
+        outcome = report_again(run_dir, output or run_dir / "report.pdf",
+                               notify=lambda m: click.echo(m, err=True))
+        verdict = outcome.verdict.outcome if outcome.verdict is not None else "no claim"
+        click.echo(f"{outcome.name}: {verdict}; report: {outcome.pdf}")
+        return
     result = load_run(run_dir)
     pdf = build_report(result, output or run_dir / "report.pdf")
     click.echo(f"report: {pdf}")
@@ -494,11 +507,23 @@ def _has_study(path: Path) -> bool:
         return False
 
 
+def _suite_claim(path: Path) -> bool:
+    """Whether the TOML file has a [claim] only the suite can decide: on a network of venues,
+    on options ([pricing]) or on a replay ([replay]); False if unreadable."""
+    import tomllib
+
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return "claim" in doc and any(k in doc for k in ("venues", "pricing", "replay"))
+
+
 def _run_suite(source: Path, out: Path, reports: Path | None, n_paths: int | None,
                resume: bool, quiet: bool) -> None:
     """``tailrisk run FOLDER`` (or one file with a [study]): each experiment, its verdict and
     PDF; exit code 1 when any failed."""
-    from .studies.suite import run_folder, run_one
+    from .studies.suite import Outcome, Skipped, run_folder, run_one
 
     def said(o) -> None:
         if o.status == "skipped":
@@ -515,7 +540,10 @@ def _run_suite(source: Path, out: Path, reports: Path | None, n_paths: int | Non
     if source.is_dir():
         outcomes = run_folder(source, out, reports, on_outcome=said, **kw)
     else:
-        outcomes = [run_one(source, out, reports, **kw)]
+        try:
+            outcomes = [run_one(source, out, reports, **kw)]
+        except Skipped as why:  # the replay without its data
+            outcomes = [Outcome(source.stem, str(source), "skipped", error=str(why))]
         said(outcomes[0])
     failed = [o.name for o in outcomes if o.status == "failed"]
     ran = [o for o in outcomes if o.status != "skipped"]

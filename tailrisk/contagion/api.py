@@ -43,6 +43,8 @@ class NetworkResult:
     link_kinds: tuple[str, ...]
     wall_s: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
+    #: what the suite passes to the pages (the claim, its verdict, the experiment)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def config_hash(self) -> str:

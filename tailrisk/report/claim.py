@@ -30,9 +30,11 @@ NOTE_TOP = 0.105
 
 def claim_of(result: RunResult) -> Any:
     """The run's claim (a :class:`~tailrisk.config.claim.ClaimConfig`), or None."""
-    extra = result.extra or {}
+    extra = getattr(result, "extra", None) or {}
     if extra.get("claim") is not None:
         return extra["claim"]
+    if not hasattr(result, "per_path"):  # a network or replay run: only the suite decides it
+        return None
     return getattr(result.experiment, "claim", None)
 
 
@@ -99,9 +101,9 @@ def _claim_page(result: RunResult):
     y = y - 0.03 - height
     for c in verdict.checks:
         if c.label:
-            fig.text(0.05, y, textwrap.fill(f"{c.metric.expression}: {c.label}", 170),
-                     fontsize=style.NOTE_SIZE, va="top")
-            y -= 0.022
+            text = textwrap.fill(f"{c.metric.expression}: {c.label}", 170)
+            fig.text(0.05, y, text, fontsize=style.NOTE_SIZE, va="top")
+            y -= 0.022 * (text.count("\n") + 1)
 
     if verdict.headline:
         y -= 0.02

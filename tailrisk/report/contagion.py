@@ -246,8 +246,8 @@ register(PageFamily("contagion", 75, network_pages, applies=_is_network))
 
 
 def build_network_report(result, path: str | Path) -> Path:
-    """Write the pages of every family that applies to a network result (today: this one) as a
-    PDF, atomically."""
+    """Write the pages of the network families that apply to a network result (the claim page,
+    when the suite passed one, and this family's) as a PDF, atomically."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -259,7 +259,8 @@ def build_network_report(result, path: str | Path) -> Path:
     path = Path(path)
     meta = {"Title": f"tailrisk network report: {result.experiment.run.name} "
                      f"({result.config_hash})", "Creator": "tailrisk", "CreationDate": None}
-    fams = [f for f in families() if f.name == "contagion" and f.applies(result)]
+    # the claim page first when the suite decided one (tailrisk run experiments/)
+    fams = [f for f in families() if f.name in ("claim", "contagion") and f.applies(result)]
 
     def write(fh) -> None:
         with plt.rc_context(style.RC), PdfPages(fh, metadata=meta) as pdf:

@@ -129,6 +129,9 @@ def _adl_page(result: RunResult):
                         label=f"T = {T * 365:g} d", capsize=2, elinewidth=style.MARK_LW)
         ax.axhline(0.0, color=style.GREY, lw=style.MARK_LW)
         ax.set_xscale("log")
+        levs = sorted(set(adl["leverage"][adl["side"] == side]))
+        ax.set_xticks(levs, [f"{v:g}x" for v in levs])  # the probes' leverages, not decades
+        ax.minorticks_off()
         ax.set_title(f"{side} probes", fontsize=style.PANEL_TITLE_SIZE)
         ax.set_xlabel("leverage")
         ax.set_ylabel("price of ADL, % of entry notional per year")

@@ -386,7 +386,8 @@ register(PageFamily("replay", ORDER, replay_pages, _is_replay))
 
 
 def build_replay_report(res, path: str | Path) -> Path:
-    """Write the replay's pages (the ``replay`` family only) to the PDF ``path``, atomically."""
+    """Write the replay's pages (the ``replay`` family, after the claim page when the suite
+    decided one) to the PDF ``path``, atomically."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -398,7 +399,8 @@ def build_replay_report(res, path: str | Path) -> Path:
     path = Path(path)
     meta = {"Title": f"tailrisk replay: {res.experiment.run.name} ({res.config_hash})",
             "Creator": "tailrisk", "CreationDate": None}
-    pages = [p for f in families() if f.name == "replay" and f.applies(res) for p in f.pages(res)]
+    pages = [p for f in families() if f.name in ("claim", "replay") and f.applies(res)
+             for p in f.pages(res)]
 
     def write(fh) -> None:
         with plt.rc_context(style.RC), PdfPages(fh, metadata=meta) as pdf:

@@ -77,6 +77,8 @@ class ReplayResult:
     model_adl_per_account: np.ndarray
     mc_adl_per_account: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
+    #: what the suite passes to the pages (the claim, its verdict, the experiment)
+    extra: dict[str, Any] = field(default_factory=dict)
     #: the book through the day (:func:`._depth.depth_by_hour`)
     depth_hours: dict[str, np.ndarray] = field(default_factory=dict)
     is_replay: bool = True
@@ -165,10 +167,52 @@ def _mc_log_prices(exp, path: RecordedPath, index: np.ndarray) -> np.ndarray:
     return x
 
 
-def run_replay(exp, *, paths: int | None = None, progress=None) -> ReplayResult:
+def _chunk_store(store: Path | None, digest: str, n_chunks: int):
+    """(load, save) of the Monte Carlo's chunks in ``store`` (a run folder): each chunk an
+    ``.npz`` of :mod:`tailrisk.run_store` with its SHA-256 in ``replay_chunks.json``; a chunk
+    that is missing, damaged or of another config is computed again. None: keep nothing."""
+    import json
+
+    from ..._atomic import atomic_write
+    from ...run_store import chunk_path, read_chunk, write_chunk
+
+    if store is None:
+        return (lambda c, n: None), (lambda c, arrays: None)
+    store = Path(store)
+    book = store / "replay_chunks.json"
+    try:
+        records = json.loads(book.read_text(encoding="utf-8"))
+        if records.get("config_hash") != digest:
+            records = {}
+    except (OSError, ValueError):
+        records = {}
+    records = {"config_hash": digest, "n_chunks": n_chunks,
+               "chunks": dict(records.get("chunks", {}))}
+
+    def load(c: int, n: int):
+        rec = records["chunks"].get(str(c))
+        if rec is None:
+            return None
+        found = read_chunk(store, c, n_chunks, rec, n)
+        return found.arrays if found.ok else None
+
+    def save(c: int, arrays: dict[str, np.ndarray]) -> None:
+        path = chunk_path(store, c)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        records["chunks"][str(c)] = write_chunk(path, arrays)
+        blob = (json.dumps(records, indent=2, sort_keys=True) + "\n").encode()
+        atomic_write(book, lambda fh: fh.write(blob))
+
+    return load, save
+
+
+def run_replay(exp, *, paths: int | None = None, progress=None,
+               store: str | Path | None = None) -> ReplayResult:
     """Run the replay of ``exp`` (an Experiment with ``[replay]`` and ``[venue]``); ``paths``
-    overrides ``run.paths``. ``progress(text)`` is told what runs. Raises FileNotFoundError when
-    the data are absent."""
+    overrides ``run.paths``. ``progress(text)`` is told what runs. ``store``: a run folder
+    where the conditioned Monte Carlo keeps its chunks, so that a second call (or one after an
+    interruption) computes only the chunks it lacks; the numbers do not depend on it. Raises
+    FileNotFoundError when the data are absent."""
     from ...config import config_hash
     from ...venue.kernel import simulate_venue
     from ...venue.reference import simulate_path_reference
@@ -232,14 +276,21 @@ def run_replay(exp, *, paths: int | None = None, progress=None) -> ReplayResult:
             "haircut_total", "insolvent")
     mc: dict[str, list[np.ndarray]] = {k: [] for k in keys}
     t0 = time.perf_counter()
-    for lo in range(0, n_paths, chunk):
-        index = np.arange(lo, lo + chunk, dtype=np.int64)  # the last chunk is padded
-        x = _mc_log_prices(exp, path, index)
-        out = simulate_venue(acc, venue, jnp.asarray(x, dtype), s0=s0, seed=run.seed,
-                             path_index=index.astype(np.uint32), dt=dt_years)
+    n_chunks = -(-n_paths // chunk)
+    load, save = _chunk_store(store, f"{config_hash(exp)}-{n_paths}-{scale!r}", n_chunks)
+    for c, lo in enumerate(range(0, n_paths, chunk)):
         n = min(chunk, n_paths - lo)
+        arrays = load(c, n)
+        if arrays is None:
+            index = np.arange(lo, lo + chunk, dtype=np.int64)  # the last chunk is padded
+            x = _mc_log_prices(exp, path, index)
+            out = simulate_venue(acc, venue, jnp.asarray(x, dtype), s0=s0, seed=run.seed,
+                                 path_index=index.astype(np.uint32), dt=dt_years)
+            arrays = {k: np.asarray(out[k], np.float64)[:n] for k in keys}
+            arrays["path_index"] = index[:n]
+            save(c, arrays)
         for k in keys:
-            mc[k].append(np.asarray(out[k], np.float64)[:n])
+            mc[k].append(np.asarray(arrays[k], np.float64))
         say(f"Monte Carlo: {min(lo + chunk, n_paths):,} of {n_paths:,} paths")
     mc_arr = {k: np.concatenate(v) for k, v in mc.items()}
     timings["monte_carlo_kernel_s"] = time.perf_counter() - t0
