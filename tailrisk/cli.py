@@ -559,9 +559,10 @@ def _summary(folders: tuple[Path, ...], output: Path) -> None:
 
     records = read_verdicts(list(folders))
     pdf = build_summary(records, output)
+    from .report.summary import outcome_of
+
     for r in records:
-        v = r.get("verdict")
-        click.echo(f"{r['name']}: {v['outcome'] if v else 'no claim'}")
+        click.echo(f"{r['name']}: {outcome_of(r)}")
     click.echo(f"summary of {len(records)} experiment(s): {pdf}")
 
 

@@ -62,9 +62,9 @@ def _claim_page(result: RunResult):
     lines = statement.count("\n") + 1
     y = 0.895 - 0.028 * lines
     if verdict.source:
-        fig.text(0.04, y, f"Source: {verdict.source}", fontsize=style.SMALL_SIZE,
-                 color=style.GREY, va="top")
-        y -= 0.035
+        source = textwrap.fill(f"Source: {verdict.source}", 150)
+        fig.text(0.04, y, source, fontsize=style.SMALL_SIZE, color=style.GREY, va="top")
+        y -= 0.035 + 0.02 * source.count("\n")
     colour = VERDICT_COLOURS.get(verdict.outcome, "k")
     fig.text(0.04, y - 0.01, f"Verdict: {verdict.outcome.upper()}", fontsize=18,
              weight="bold", color=colour, va="top",

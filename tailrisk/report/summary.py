@@ -14,10 +14,23 @@ from typing import Any
 from . import style
 from .claim import VERDICT_COLOURS
 
-__all__ = ["build_summary"]
+__all__ = ["build_summary", "outcome_of"]
 
 #: experiments per paragraph page
 PER_PAGE = 4
+
+
+def outcome_of(record: dict[str, Any]) -> str:
+    """What a summary says of one ``verdict.json`` record: the verdict, "not run: <why>" for an
+    experiment the suite skipped (the replay without its data), or "no claim"."""
+    from ..studies.suite import NOT_RUN
+
+    v = record.get("verdict")
+    if v:
+        return v["outcome"]
+    if record.get("status") == NOT_RUN:
+        return f"{NOT_RUN}: {record.get('reason', '')}".rstrip(": ")
+    return "no claim"
 
 
 def _checks_text(verdict: dict[str, Any]) -> str:
@@ -36,7 +49,7 @@ def _table_page(records: list[dict[str, Any]]):
     cells, colours = [], []
     for r in records:
         v = r.get("verdict")
-        outcome = v["outcome"] if v else "no claim"
+        outcome = outcome_of(r)
         statement = v["statement"] if v else ""
         cells.append([r["name"], textwrap.fill(textwrap.shorten(statement, 190), 95),
                       f"{r.get('paths', 0):,}", outcome])
@@ -66,7 +79,7 @@ def _detail_page(records: list[dict[str, Any]], first: int):
     y = 0.95
     for i, r in enumerate(records):
         v = r.get("verdict")
-        outcome = v["outcome"] if v else "no claim"
+        outcome = outcome_of(r)
         fig.text(0.03, y, f"{first + i + 1}. {r['name']}: {outcome}", weight="bold",
                  fontsize=style.HEADING_SIZE, color=VERDICT_COLOURS.get(outcome, "k"), va="top")
         y -= 0.035
@@ -76,6 +89,10 @@ def _detail_page(records: list[dict[str, Any]], first: int):
             head = [f"{m['expression']} = {_num(m)}" for m in v.get("headline", [])]
             if head:
                 body += "\n" + textwrap.fill("Headline: " + "; ".join(head), 150)
+        elif outcome.startswith("not run"):
+            body = textwrap.fill(f"{r.get('source', r['name'])} was not run: "
+                                 f"{r.get('reason', '')} (its verdict needs data this machine "
+                                 "does not have; docs/experiments.md).", 160)
         else:
             body = "no [claim] table"
         fig.text(0.04, y, body, fontsize=style.SMALL_SIZE, va="top")

@@ -329,6 +329,19 @@ def _is_network(path: Path) -> bool:
         return False
 
 
+def _up_to_date(source: Path, folder: Path, digest: str, pdf: Path | None, resume: bool,
+                t0: float) -> Outcome | None:
+    """The outcome recorded in ``folder`` when its verdict and PDF are those of this config
+    (a repeated ``tailrisk run`` then does nothing), else None."""
+    old = _read_json(folder / VERDICT_FILE)
+    if not (resume and old is not None and old.get("config_hash") == digest and old.get("verdict")
+            and pdf is not None and pdf.exists() and old.get("pdf") == str(pdf)):
+        return None
+    dirs = tuple(Path(d) for d in old.get("run_dirs", ()))
+    return Outcome(source.stem, str(source), "ok", Verdict.from_dict(old["verdict"]), pdf, folder,
+                   "", time.perf_counter() - t0, dirs)
+
+
 def _write_record(folder: Path, record: dict[str, Any]) -> None:
     from .._atomic import atomic_write
 
@@ -375,6 +388,11 @@ def _run_network_one(source: Path, exp: Any, out: str | Path, pdf: Path | None, 
         data = exp.to_dict()
         data["run"].update(paths=paths, chunk_size=min(exp.run.chunk_size, paths))
         exp = parse_network_config(data, f"<{source} with --paths {paths}>")
+    digest = network_config_hash(exp)
+    folder = Path(out) / f"{exp.run.name}-{digest}"
+    cached = _up_to_date(source, folder, digest, pdf, resume, t0)
+    if cached is not None:
+        return cached
     runs = network_worlds(exp)
     results = {}
     for label, nexp in runs:
@@ -396,8 +414,6 @@ def _run_network_one(source: Path, exp: Any, out: str | Path, pdf: Path | None, 
     worlds: dict[str | None, World] = {lb: network_world(r) for lb, (r, _) in results.items()}
     worlds[None] = worlds["linked"]
     verdict = decide(exp.claim, worlds, seed=exp.run.seed) if exp.claim is not None else None
-    digest = network_config_hash(exp)
-    folder = Path(out) / f"{exp.run.name}-{digest}"
     linked = results["linked"][0]
     if pdf is not None:
         from ..report.contagion import build_network_report
@@ -458,6 +474,9 @@ def _run_replay_one(source: Path, exp: Experiment, out: str | Path, pdf: Path | 
     except FileNotFoundError as err:
         raise Skipped(f"needs the shared data ({err})") from None
     run_dir = run_dir_for(exp, out)
+    cached = _up_to_date(source, run_dir, config_hash(exp), pdf, resume, t0)
+    if cached is not None:
+        return cached
     res = run_replay(exp, progress=notify, store=run_dir if resume else None)
     write_replay(res, run_dir)
     world = replay_world(res)

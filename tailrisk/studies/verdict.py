@@ -480,7 +480,10 @@ def evaluate(
         reps = np.asarray(_eval_tree(tree, values), np.float64) * np.ones(len(draws))
         value = float(reps[0])
         boot = reps[1:][np.isfinite(reps[1:])]
-        se = float(np.std(boot, ddof=1)) if boot.size > 1 else math.nan
+        if boot.size < 2:
+            se = math.nan
+        else:  # a constant (a recorded figure, one path's number) has no error at all
+            se = 0.0 if np.ptp(boot) == 0 else float(np.std(boot, ddof=1))
         out.append(MetricValue(expr, value, se, _unit(tree), int(keep.size)))
     return out
 
