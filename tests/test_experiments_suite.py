@@ -155,6 +155,32 @@ def test_summary_lists_every_verdict(suite, tmp_path):
     assert pdf.read_bytes()[:5] == b"%PDF-"
 
 
+def same_pdf(a: Path, b: Path) -> bool:
+    """Two reports alike: the same pages, the same size within 0.5 % (the title page's clock
+    times may differ: a resumed run notes when it last ended)."""
+    import re
+
+    pages = [len(re.findall(rb"/Type\s*/Page\b(?!s)", p.read_bytes())) for p in (a, b)]
+    sizes = [p.stat().st_size for p in (a, b)]
+    return pages[0] == pages[1] > 0 and abs(sizes[0] - sizes[1]) <= 0.005 * sizes[1]
+
+
+def test_report_on_a_study_folder_writes_the_suite_pdf(suite, tmp_path):
+    """`tailrisk report` on the study's <run.name>-<config hash>/ folder (and on a single
+    experiment's run folder) writes the PDF the suite wrote, without running anything."""
+    out = suite["out"]
+    [study] = [p for p in out.iterdir() if p.name.startswith("b_study-")]
+    [single] = [p for p in out.iterdir() if p.name.startswith("a_single-")]
+    chunks = {p: p.stat().st_mtime_ns for p in out.rglob("chunk_*.npz")}
+    for folder, name in ((study, "b_study.pdf"), (single, "a_single.pdf")):
+        pdf = tmp_path / name
+        result = CliRunner().invoke(main, ["report", str(folder), "-o", str(pdf)])
+        assert result.exit_code == 0, result.output
+        assert f"{name[:-4]}: held; report: {pdf}" in result.output
+        assert same_pdf(pdf, suite["reports"] / name)
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("chunk_*.npz")} == chunks
+
+
 def test_paths_override_changes_the_config_hash(tmp_path):
     from tailrisk.config import config_hash, load_config
     from tailrisk.studies.suite import with_paths
