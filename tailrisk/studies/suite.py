@@ -205,12 +205,9 @@ def run_one(
     base = next(iter(results.values()))
     folder = _study_dir(exp, Path(out)) if exp.study is not None else base.run_dir
     digest = config_hash(exp)
-    old = _read_json(folder / VERDICT_FILE)
-    if (old is not None and old.get("config_hash") == digest and pdf is not None
-            and pdf.exists() and old.get("pdf") == str(pdf) and resume):
-        verdict = Verdict.from_dict(old["verdict"]) if old.get("verdict") else None
-        return Outcome(source.stem, str(source), "ok", verdict, pdf, folder, "",
-                       time.perf_counter() - t0, tuple(r.run_dir for r in results.values()))
+    cached = _up_to_date(source, folder, digest, pdf, resume, t0)
+    if cached is not None:
+        return cached
     worlds: dict[str | None, World] = {lb: world_of(r) for lb, r in results.items()}
     if exp.pricing is not None:  # the probes' damped assets on the same paths
         worlds = {lb: dataclasses.replace(w, options=_damped_assets(results[lb]))
@@ -224,27 +221,14 @@ def run_one(
         extra = {"experiment": exp, "claim": exp.claim, "verdict": verdict, "study": study,
                  "source": source.name}
         build_report(dataclasses.replace(base, extra=extra), pdf)
-    record = {
-        "name": source.stem,
-        "source": source.name,
-        "run_name": exp.run.name,
-        "config_hash": digest,
-        "paths": exp.run.paths,
-        "kind": "study" if exp.study is not None else "pricing" if exp.pricing else "run",
-        "config": exp.to_dict(),
-        "verdict": verdict.to_dict() if verdict is not None else None,
-        "study": study.to_dict() if study is not None else None,
-        "run_dirs": [str(r.run_dir) for r in results.values()],
-        "pdf": str(pdf) if pdf is not None else None,
-        "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
+    dirs = [str(r.run_dir) for r in results.values()]
     if exp.study is not None:
         folder.mkdir(parents=True, exist_ok=True)
-        blob = json.dumps({"config": exp.to_dict(), "config_hash": digest,
-                           "run_dirs": record["run_dirs"]}, indent=2, sort_keys=True)
+        blob = json.dumps({"config": exp.to_dict(), "config_hash": digest, "run_dirs": dirs},
+                          indent=2, sort_keys=True)
         atomic_write(folder / STUDY_FILE, lambda fh: fh.write((blob + "\n").encode()))
-    blob = json.dumps(record, indent=2, sort_keys=True, default=str)
-    atomic_write(folder / VERDICT_FILE, lambda fh: fh.write((blob + "\n").encode()))
+    kind = "study" if exp.study is not None else "pricing" if exp.pricing else "run"
+    _write_record(folder, _record(source, exp, digest, kind, verdict, dirs, pdf, study))
     return Outcome(source.stem, str(source), "ok", verdict, pdf, folder, "",
                    time.perf_counter() - t0, tuple(r.run_dir for r in results.values()))
 
@@ -334,12 +318,26 @@ def _up_to_date(source: Path, folder: Path, digest: str, pdf: Path | None, resum
     """The outcome recorded in ``folder`` when its verdict and PDF are those of this config
     (a repeated ``tailrisk run`` then does nothing), else None."""
     old = _read_json(folder / VERDICT_FILE)
-    if not (resume and old is not None and old.get("config_hash") == digest and old.get("verdict")
+    if not (resume and old is not None and old.get("config_hash") == digest
             and pdf is not None and pdf.exists() and old.get("pdf") == str(pdf)):
         return None
+    verdict = Verdict.from_dict(old["verdict"]) if old.get("verdict") else None
     dirs = tuple(Path(d) for d in old.get("run_dirs", ()))
-    return Outcome(source.stem, str(source), "ok", Verdict.from_dict(old["verdict"]), pdf, folder,
-                   "", time.perf_counter() - t0, dirs)
+    return Outcome(source.stem, str(source), "ok", verdict, pdf, folder, "",
+                   time.perf_counter() - t0, dirs)
+
+
+def _record(source: Path, exp: Any, digest: str, kind: str, verdict: Verdict | None,
+            run_dirs: list[str], pdf: Path | None, study: StudyData | None = None
+            ) -> dict[str, Any]:
+    """The ``verdict.json`` record of an experiment (the summary and ``tailrisk report`` read
+    it; ``config`` lets the report find and rebuild everything)."""
+    return {"name": source.stem, "source": source.name, "run_name": exp.run.name,
+            "config_hash": digest, "paths": exp.run.paths, "kind": kind,
+            "config": exp.to_dict(),
+            "verdict": verdict.to_dict() if verdict is not None else None,
+            "study": study.to_dict() if study is not None else None,
+            "run_dirs": run_dirs, "pdf": str(pdf) if pdf is not None else None}
 
 
 def _write_record(folder: Path, record: dict[str, Any]) -> None:
@@ -422,12 +420,7 @@ def _run_network_one(source: Path, exp: Any, out: str | Path, pdf: Path | None, 
                         "source": source.name}
         build_network_report(linked, pdf)
     dirs = [str(d) for _, d in results.values()]
-    _write_record(folder, {
-        "name": source.stem, "source": source.name, "run_name": exp.run.name,
-        "config_hash": digest, "paths": exp.run.paths, "kind": "network",
-        "config": exp.to_dict(),
-        "verdict": verdict.to_dict() if verdict is not None else None, "study": None,
-        "run_dirs": dirs, "pdf": str(pdf) if pdf is not None else None})
+    _write_record(folder, _record(source, exp, digest, "network", verdict, dirs, pdf))
     return Outcome(source.stem, str(source), "ok", verdict, pdf, folder, "",
                    time.perf_counter() - t0, tuple(Path(d) for d in dirs))
 
@@ -488,12 +481,8 @@ def _run_replay_one(source: Path, exp: Experiment, out: str | Path, pdf: Path | 
         res.extra = {"experiment": exp, "claim": exp.claim, "verdict": verdict,
                      "source": source.name}
         build_replay_report(res, pdf)
-    _write_record(run_dir, {
-        "name": source.stem, "source": source.name, "run_name": exp.run.name,
-        "config_hash": config_hash(exp), "paths": exp.run.paths, "kind": "replay",
-        "config": exp.to_dict(),
-        "verdict": verdict.to_dict() if verdict is not None else None, "study": None,
-        "run_dirs": [str(run_dir)], "pdf": str(pdf) if pdf is not None else None})
+    _write_record(run_dir, _record(source, exp, config_hash(exp), "replay", verdict,
+                                   [str(run_dir)], pdf))
     return Outcome(source.stem, str(source), "ok", verdict, pdf, run_dir, "",
                    time.perf_counter() - t0, (run_dir,))
 
