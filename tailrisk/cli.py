@@ -1384,7 +1384,7 @@ def replay_cmd(ctx: click.Context, config: Path, paths: int | None, out: Path, r
     ctx.meta[RUN_DIR_KEY] = run_dir
     say = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
     try:
-        res = run_replay(exp, progress=say)
+        res = run_replay(exp, progress=say, store=run_dir)  # its chunks resume a rerun
     except FileNotFoundError as err:
         raise click.ClickException(str(err)) from None
     write_replay(res, run_dir)

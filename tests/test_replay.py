@@ -330,6 +330,28 @@ def test_replay_numbers_do_not_depend_on_the_chunk_size(small_replay):
     assert other.mc_reference["cascade_to_adl_s"].size == 0
 
 
+@pytest.mark.shared_data
+@needs_data
+def test_replay_monte_carlo_resumes_from_its_chunks(small_replay, tmp_path):
+    """With a store the Monte Carlo keeps its chunks: after one is lost only it is computed
+    again, a damaged one is noticed by its checksum, and the numbers are those of one call."""
+    res, _ = small_replay
+    data = json.loads(json.dumps(BASE))
+    data["run"]["chunk_size"] = 24
+    data["replay"]["reference_paths"] = 0
+    exp = parse_config(data, "<chunked>")
+    rp.run_replay(exp, store=tmp_path)
+    chunks = sorted((tmp_path / "chunks").glob("chunk_*.npz"))
+    assert len(chunks) == 3
+    chunks[1].unlink()
+    chunks[2].write_bytes(chunks[2].read_bytes()[:-1] + b"x")  # same size, other bytes
+    kept = chunks[0].stat().st_mtime_ns
+    again = rp.run_replay(exp, store=tmp_path)
+    assert chunks[0].stat().st_mtime_ns == kept and chunks[1].exists()
+    for k, v in res.mc.items():
+        np.testing.assert_array_equal(again.mc[k], v, err_msg=k)
+
+
 def test_replay_command_without_data_says_where_it_looked(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
