@@ -53,7 +53,10 @@ def list_runs(out: str | Path) -> list[RunEntry]:
             if manifest.exists():
                 m = json.loads(manifest.read_text(encoding="utf-8"))
                 status = m.get("status", "?")
-                if status != "complete":
+                if "venues" in m:  # a network run (docs/contagion.md): written whole
+                    links = m.get("config", {}).get("network", {}).get("links", True)
+                    status = "network run" + ("" if links else ", links cut")
+                elif status != "complete":
                     status = f"{status} ({m.get('chunks_done')} of {m.get('n_chunks')} chunks)"
                 entries.append(RunEntry(folder, m.get("config", {}).get("run", {}).get(
                     "name", folder.name), str(m.get("config_hash", "")),
@@ -67,6 +70,15 @@ def list_runs(out: str | Path) -> list[RunEntry]:
                                         str(s.get("config_hash", "")), date, _size(folder),
                                         f"study of {len(s.get('run_dirs', []))} runs",
                                         "study"))
+            elif (folder / "verdict.json").exists():  # a network claim, or a replay
+                v = json.loads((folder / "verdict.json").read_text(encoding="utf-8"))
+                what = {"network": "network claim", "replay": "replay"}.get(
+                    v.get("kind", ""), v.get("kind", "?"))
+                status = (f"{what} of {len(v.get('run_dirs', []))} runs" if what !=
+                          "replay" else what) if v.get("verdict") else "not run"
+                entries.append(RunEntry(folder, v.get("run_name", folder.name),
+                                        str(v.get("config_hash", "")), v.get("written", ""),
+                                        _size(folder), status, "study"))
         except (OSError, ValueError, KeyError):
             entries.append(RunEntry(folder, folder.name, "", "", 0, "unreadable", "?"))
     return entries

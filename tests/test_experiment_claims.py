@@ -229,6 +229,13 @@ def test_network_verdict_matches_the_saved_runs(network):
     assert (network["reports"] / "net_claim.pdf").read_bytes()[:5] == b"%PDF-"
 
 
+def test_runs_list_names_the_network_runs(network):
+    res = CliRunner().invoke(main, ["runs", "list", "--out", str(network["out"])])
+    assert res.exit_code == 0, res.output
+    for status in ("network claim of 2 runs", "network run, links cut", "network run "):
+        assert status in res.output
+
+
 def test_report_on_the_network_folder_writes_the_suite_pdf(network, tmp_path):
     [folder] = [p for p in network["out"].iterdir() if (p / "verdict.json").exists()]
     pdf = tmp_path / "again.pdf"
