@@ -172,6 +172,7 @@ def test_report_on_a_study_folder_writes_the_suite_pdf(suite, tmp_path):
     [study] = [p for p in out.iterdir() if p.name.startswith("b_study-")]
     [single] = [p for p in out.iterdir() if p.name.startswith("a_single-")]
     chunks = {p: p.stat().st_mtime_ns for p in out.rglob("chunk_*.npz")}
+    records = {p: p.read_bytes() for p in out.rglob("verdict.json")}
     for folder, name in ((study, "b_study.pdf"), (single, "a_single.pdf")):
         pdf = tmp_path / name
         result = CliRunner().invoke(main, ["report", str(folder), "-o", str(pdf)])
@@ -179,6 +180,7 @@ def test_report_on_a_study_folder_writes_the_suite_pdf(suite, tmp_path):
         assert f"{name[:-4]}: held; report: {pdf}" in result.output
         assert same_pdf(pdf, suite["reports"] / name)
     assert {p: p.stat().st_mtime_ns for p in out.rglob("chunk_*.npz")} == chunks
+    assert {p: p.read_bytes() for p in out.rglob("verdict.json")} == records  # left as it was
 
 
 def test_paths_override_changes_the_config_hash(tmp_path):

@@ -168,12 +168,14 @@ def run_one(
     notify: Callable[[str], None] | None = None,
     config: Any = None,
     pdf: str | Path | None = None,
+    record: bool = True,
 ) -> Outcome:
     """Run one experiment file (all its variants), decide its claim, write its report.
 
     config: the validated experiment (an :class:`~tailrisk.config.Experiment` or a network
     experiment) instead of reading ``source``, which then only names it. pdf: where the report
-    goes (default ``<reports>/<file stem>.pdf``; None and no ``reports``: no report).
+    goes (default ``<reports>/<file stem>.pdf``; None and no ``reports``: no report). record:
+    write ``verdict.json`` (``tailrisk report`` leaves the suite's record as it is).
 
     Raises what the runs raise (a bad config: :class:`ConfigError`); :func:`run_folder` turns
     that into a failed :class:`Outcome`.
@@ -190,12 +192,13 @@ def run_one(
     pdf = Path(pdf) if pdf is not None else None
     if isinstance(config, NetworkExperiment) or (config is None and _is_network(source)):
         return _run_network_one(source, config, out, pdf, paths=paths, resume=resume,
-                                notify=notify, t0=t0)
+                                notify=notify, t0=t0, record=record)
     exp = config if config is not None else load_config(source)
     if paths is not None:
         exp = with_paths(exp, paths)
     if exp.replay is not None:
-        return _run_replay_one(source, exp, out, pdf, resume=resume, notify=notify, t0=t0)
+        return _run_replay_one(source, exp, out, pdf, resume=resume, notify=notify, t0=t0,
+                               record=record)
     points = variant_points(exp) or [(None, {}, exp)]
     results = {}
     for label, _, vexp in points:
@@ -228,7 +231,8 @@ def run_one(
                           indent=2, sort_keys=True)
         atomic_write(folder / STUDY_FILE, lambda fh: fh.write((blob + "\n").encode()))
     kind = "study" if exp.study is not None else "pricing" if exp.pricing else "run"
-    _write_record(folder, _record(source, exp, digest, kind, verdict, dirs, pdf, study))
+    if record:
+        _write_record(folder, _record(source, exp, digest, kind, verdict, dirs, pdf, study))
     return Outcome(source.stem, str(source), "ok", verdict, pdf, folder, "",
                    time.perf_counter() - t0, tuple(r.run_dir for r in results.values()))
 
@@ -298,7 +302,8 @@ def report_again(folder: str | Path, pdf: str | Path, *,
         exp = parse_network_config(data, str(folder / VERDICT_FILE))
     else:
         exp = parse_config(data, str(folder / VERDICT_FILE))
-    return run_one(source, folder.parent, None, config=exp, pdf=pdf, notify=notify)
+    return run_one(source, folder.parent, None, config=exp, pdf=pdf, notify=notify,
+                   record=False)
 
 
 def _is_network(path: Path) -> bool:
@@ -374,7 +379,7 @@ def network_world(result: Any) -> World:
 
 def _run_network_one(source: Path, exp: Any, out: str | Path, pdf: Path | None, *,
                      paths: int | None, resume: bool, notify: Callable[[str], None] | None,
-                     t0: float) -> Outcome:
+                     t0: float, record: bool = True) -> Outcome:
     """A network file with a claim: the linked and the cut run on the same paths, the verdict,
     the contagion pages with the claim page first."""
     from ..config.network import load_network_config, network_config_hash, parse_network_config
@@ -420,7 +425,8 @@ def _run_network_one(source: Path, exp: Any, out: str | Path, pdf: Path | None, 
                         "source": source.name}
         build_network_report(linked, pdf)
     dirs = [str(d) for _, d in results.values()]
-    _write_record(folder, _record(source, exp, digest, "network", verdict, dirs, pdf))
+    if record:
+        _write_record(folder, _record(source, exp, digest, "network", verdict, dirs, pdf))
     return Outcome(source.stem, str(source), "ok", verdict, pdf, folder, "",
                    time.perf_counter() - t0, tuple(Path(d) for d in dirs))
 
@@ -455,7 +461,8 @@ def replay_world(res: Any) -> World:
 
 def _run_replay_one(source: Path, exp: Experiment, out: str | Path, pdf: Path | None, *,
                     resume: bool,
-                    notify: Callable[[str], None] | None, t0: float) -> Outcome:
+                    notify: Callable[[str], None] | None, t0: float,
+                    record: bool = True) -> Outcome:
     """A replay with a claim: the replay (its Monte Carlo resumable by chunks), the verdict,
     the replay's pages with the claim page first. Raises :class:`Skipped` without the data."""
     from ..runner import run_dir_for
@@ -481,8 +488,9 @@ def _run_replay_one(source: Path, exp: Experiment, out: str | Path, pdf: Path | 
         res.extra = {"experiment": exp, "claim": exp.claim, "verdict": verdict,
                      "source": source.name}
         build_replay_report(res, pdf)
-    _write_record(run_dir, _record(source, exp, config_hash(exp), "replay", verdict,
-                                   [str(run_dir)], pdf))
+    if record:
+        _write_record(run_dir, _record(source, exp, config_hash(exp), "replay", verdict,
+                                       [str(run_dir)], pdf))
     return Outcome(source.stem, str(source), "ok", verdict, pdf, run_dir, "",
                    time.perf_counter() - t0, (run_dir,))
 
