@@ -123,9 +123,10 @@ def _claim_page(result: RunResult):
         "path, or two variants on the same paths, are compared path by path). A check holds "
         "when the metric lies beyond the value by at least 'z needed' standard errors in the "
         "stated direction, does not hold when it lies as far on the other side, and is "
-        "inconclusive in between. Payoffs in USD; probabilities as shares of paths; tail "
-        "index: Hill estimate of the gains with k = ceil(sqrt(n)) (higher = thinner tail). "
-        "Metric names: docs/experiments.md."
+        "inconclusive in between; a value without ± (one path, or a recorded figure) is "
+        "decided by its sign or tolerance alone. Payoffs in USD; probabilities as shares of "
+        "paths; tail index: Hill estimate of the gains, k = ceil(sqrt(n)) (higher = thinner "
+        "tail). Metric names: docs/experiments.md."
     )
     fig.text(0.04, NOTE_TOP - 0.01, textwrap.fill(note, 175), fontsize=style.NOTE_SIZE,
              va="top", color=style.GREY)
