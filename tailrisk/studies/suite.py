@@ -472,7 +472,9 @@ def _run_replay_one(source: Path, exp: Experiment, out: str | Path, pdf: Path | 
     try:
         replay_data_dir(exp.replay.data)
     except FileNotFoundError as err:
-        raise Skipped(f"needs the shared data ({err})") from None
+        where = ("set TAILRISK_SHARED_DATA or replay.data; docs/replay.md"
+                 if "no shared data folder" in str(err) else str(err))
+        raise Skipped(f"needs the shared data ({where})") from None
     run_dir = run_dir_for(exp, out)
     cached = _up_to_date(source, run_dir, config_hash(exp), pdf, resume, t0)
     if cached is not None:
