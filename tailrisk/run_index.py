@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import datetime, timezone
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,11 +37,28 @@ class RunEntry:
     date: str
     size_bytes: int
     status: str
-    kind: str  # "run" or "study"
+    kind: str  # "run", "study" or "result" (a folder of price, sweep, ... without a manifest)
 
 
 def _size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+#: what the commands that write no run manifest leave in their folder (glob, kind)
+RESULT_FILES = (("pricing.parquet", "price"), ("sweep.parquet", "sweep"),
+                ("compare_policies.parquet", "policy comparison"),
+                ("frontier.parquet", "frontier"), ("venue_risk_*.parquet", "venue risk"),
+                ("hyperliquid.parquet", "Hyperliquid comparison"), ("replay.json", "replay"))
+
+
+def _result_file(folder: Path) -> tuple[str, Path] | None:
+    """The kind and newest result file of a folder written by price, sweep, compare-policies,
+    frontier, venue-risk, hyperliquid or replay; None when it holds none."""
+    for pattern, kind in RESULT_FILES:
+        found = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime)
+        if found:
+            return kind, found[-1]
+    return None
 
 
 def list_runs(out: str | Path) -> list[RunEntry]:
@@ -79,6 +97,15 @@ def list_runs(out: str | Path) -> list[RunEntry]:
                 entries.append(RunEntry(folder, v.get("run_name", folder.name),
                                         str(v.get("config_hash", "")), v.get("written", ""),
                                         _size(folder), status, "study"))
+            elif (result := _result_file(folder)) is not None:
+                kind, path = result
+                name, _, digest = folder.name.rpartition("-")
+                if not name or len(digest) != 16:
+                    name, digest = folder.name, ""
+                date = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+                entries.append(RunEntry(folder, name, digest,
+                                        date.isoformat(timespec="seconds"), _size(folder),
+                                        f"{kind} ({path.name})", "result"))
         except (OSError, ValueError, KeyError):
             entries.append(RunEntry(folder, folder.name, "", "", 0, "unreadable", "?"))
     return entries

@@ -143,3 +143,19 @@ def test_runs_on_the_same_paths_are_compared_path_by_path(runs, tmp_path):
     assert row.flagged and row.se < 1e-6
     independent = np.sqrt(2) * col.std() / np.sqrt(col.size)
     assert abs(row.diff) < 3 * independent  # what independent runs could not have told
+
+
+def test_runs_list_shows_a_sweep_folder_without_a_manifest(runs, tmp_path):
+    """`tailrisk sweep` writes sweep.parquet into a folder of its own, without a run manifest:
+    the list names it with its kind, its hash and its file."""
+    out = tmp_path / "runs"
+    config = _config(tmp_path, "swept", 13)
+    result = CliRunner().invoke(main, ["sweep", str(config), "--set", "venue.fund=1e4,1e6",
+                                       "--paths", "64", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    [folder] = [p for p in out.iterdir() if (p / "sweep.parquet").exists()]
+    listed = CliRunner().invoke(main, ["runs", "list", "--out", str(out)])
+    assert listed.exit_code == 0, listed.output
+    line = next(line for line in listed.output.splitlines() if line.endswith(folder.name))
+    name, digest = folder.name.rsplit("-", 1)
+    assert line.startswith(name) and digest in line and "sweep (sweep.parquet)" in line
