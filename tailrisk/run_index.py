@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +102,7 @@ def list_runs(out: str | Path) -> list[RunEntry]:
                 name, _, digest = folder.name.rpartition("-")
                 if not name or len(digest) != 16:
                     name, digest = folder.name, ""
-                date = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+                date = datetime.fromtimestamp(path.stat().st_mtime, UTC)
                 entries.append(RunEntry(folder, name, digest,
                                         date.isoformat(timespec="seconds"), _size(folder),
                                         f"{kind} ({path.name})", "result"))
