@@ -1,4 +1,5 @@
-"""Tail statistics of a sample of payoffs, each with its Monte Carlo error (MODEL.md section 6).
+"""Tail statistics of a sample of payoffs, each with its Monte Carlo error (docs/model.md,
+tail statistics).
 
 Sign convention: a *payoff* is what the holder receives (USD, positive = gain). The *loss* is
 ``-payoff`` and the *gain* is ``payoff``; both tails are studied as upper tails of these. VaR at
@@ -60,7 +61,7 @@ __all__ = [
     "value_at_risk",
 ]
 
-#: VaR / ES levels of MODEL.md section 6
+#: VaR / ES levels of docs/model.md, tail statistics
 TAIL_LEVELS = (0.99, 0.999, 0.9999)
 #: a VaR / ES level is reported only when at least this many paths lie beyond it
 MIN_TAIL_PATHS = 10

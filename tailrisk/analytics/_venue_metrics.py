@@ -59,7 +59,8 @@ def _paths(outputs: Mapping[str, np.ndarray], key: str, n: int | None) -> np.nda
 def haircuts(outputs: Mapping[str, np.ndarray], kind: str = "cohort") -> np.ndarray:
     """Haircut ``undamped - damped`` (USD) per path and cohort (``kind="cohort"``) or probe
     (``kind="probe"``), shape ``(paths, n_groups)``. Under contract-space policies it can be
-    negative on a path (a position closed early may beat holding to the horizon, MODEL.md 3.6)."""
+    negative on a path (a position closed early may beat holding to the horizon; docs/model.md,
+    damped and undamped)."""
     damped = np.asarray(outputs[f"{kind}_damped"], dtype=np.float64)
     undamped = np.asarray(outputs[f"{kind}_undamped"], dtype=np.float64)
     if damped.shape != undamped.shape or damped.ndim != 2:
@@ -85,7 +86,7 @@ def venue_metrics(
     haircut_level: float = 0.99,
     context: Mapping[str, object] | None = None,
 ) -> MetricSet:
-    """Risk metrics of one venue over i.i.d. paths (MODEL.md section 6, venue level).
+    """Risk metrics of one venue over i.i.d. paths (docs/model.md, tail statistics, venue level).
 
     Args:
         outputs: per-path arrays as described in the module docstring.

@@ -1,4 +1,4 @@
-"""Likelihoods of the price models of MODEL.md section 2 for per-step log returns.
+"""Likelihoods of the price models of docs/model.md, price paths for per-step log returns.
 
 Every model is written for one step of ``dt`` years (``dt = 1/365`` for daily data) and
 parameterised by an unconstrained vector ``theta``; ``natural(theta, dt)`` maps it to the reported

@@ -68,7 +68,7 @@ PAYOFF_STATS = {
     "sd": "USD",
     "q99": "USD",  # 99 % quantile of the payoff
 }
-#: the two worlds of MODEL.md 3.6: what is paid and what is owed
+#: the two worlds of docs/model.md, damped and undamped: what is paid and what is owed
 WORLDS = ("damped", "undamped")
 #: venue metrics (per path, then a mean or a probability over paths), with their units;
 #: those marked with a group take one (default "sides")
@@ -102,7 +102,7 @@ PRICE_METRICS = {
     "price_kurtosis": "1",
     "price_sd": "log units",
 }
-#: options on damped assets (a ``[pricing]`` table; MODEL.md 4), at the maturity ``T`` (default
+#: options on damped assets (a ``[pricing]`` table; docs/pricing.md), at the maturity ``T`` (default
 #: the longest of ``pricing.maturities``); per unit of the underlying, discounted at the model's
 #: rate. Those marked "probe" need ``probe:NAME``, those marked "m" a strike ``m = K / S0``.
 OPTION_METRICS = {

@@ -1,4 +1,5 @@
-"""``[model]``: the seven price models (MODEL.md section 2), one table each, chosen by ``name``.
+"""``[model]``: the seven price models (docs/model.md, price paths), one table each, chosen by
+``name``.
 
 Units: ``s0`` in USD, drifts, rates and volatilities annualised, jump intensities per year.
 Every number is finite and within the bounds of :mod:`._base`: ``s0`` in [1e-8, 1e12] USD,

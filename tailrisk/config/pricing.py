@@ -1,4 +1,4 @@
-"""``[pricing]``: options on damped assets (``tailrisk price``, MODEL.md 4).
+"""``[pricing]``: options on damped assets (``tailrisk price``, docs/pricing.md).
 
 Strikes in USD (``strikes``) or as shares of the start price (``moneyness``, ``K / s0``);
 maturities in years or as strings such as ``"7d"``, ``"12h"``, ``"0.25y"``, each a whole number

@@ -1,6 +1,6 @@
 """Many venues: linked by hedged traders, custodians, credit lines and runs, cleared on every path.
 
-MODEL.md section 5; user docs in docs/contagion.md.
+User docs: docs/contagion.md.
 """
 
 from ._clearing import METHODS as METHODS

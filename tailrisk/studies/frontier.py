@@ -1,6 +1,6 @@
 """The exemption frontier: how venue insolvency grows as more accounts are exempt from ADL.
 
-Exempt accounts are never deleveraged (MODEL.md 3.1: the seed article's "secret no-ADL
+Exempt accounts are never deleveraged (docs/venue.md: the seed article's "secret no-ADL
 agreement"), so the more of them, the less ADL can take from winners and the more of every gap
 falls on the venue's capital. :func:`exemption_frontier` runs the venue at a list of
 ``venue.population.exempt_share`` values on the same price paths (common random numbers; the

@@ -14,8 +14,9 @@ the ADL queue, and needs its own run (put it in the population). The probe's mar
 ``probe_margin_usd`` (default 10 USD) rather than something tiny because ``queue_binance``
 ranks by ``... / max(1, margin)``, which is scale-free only for margins of at least 1 USD.
 
-Under contract-space policies a position closed early can beat holding it (MODEL.md 3.6), so ``h``
-can be negative on a path; the expected shortfall counts such paths as gains.
+Under contract-space policies a position closed early can beat holding it (docs/model.md, damped
+and undamped), so ``h`` can be negative on a path; the expected shortfall counts such paths as
+gains.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """PnL-space ADL (``pro_rata``): positions stay open, winners' PnL is haircut.
 
-The deficit is taken from the candidates' positive PnL by capped water-filling (MODEL.md 3.4):
+The deficit is taken from the candidates' positive PnL by capped water-filling (docs/venue.md):
 haircut fractions ``min(lambda, cap_i)`` with the haircuts summing to the deficit.
 """
 

@@ -1,4 +1,4 @@
-"""Queue ADL policies: rank the winners, close the highest ranks first (MODEL.md 3.4).
+"""Queue ADL policies: rank the winners, close the highest ranks first (docs/venue.md).
 
 ``queue_bitmex``, ``queue_binance``, ``queue_hyperliquid``, ``queue_leverage`` rank by a score of
 profit and leverage; ``random`` (dYdX v4) walks the candidates from a random start. Every queue
@@ -28,7 +28,7 @@ def _score(policy: str, side: Side, r, mark, upnl_unit, sign: int):
         return (jnp.maximum(0.0, r * upnl_unit) / jnp.maximum(1.0, margin)
                 * (side.mmr * r * mark) / safe_eq)
     if policy == "queue_hyperliquid":
-        if sign < 0:  # shorts: E / P in place of P / E (MODEL.md 3.4)
+        if sign < 0:  # shorts: E / P in place of P / E (docs/venue.md)
             eq = side.m_per_q * r + r * upnl_unit
             return (side.entry / mark) * jnp.where(eq > 0, r * mark / jnp.where(eq > 0, eq, 1),
                                                    jnp.inf)

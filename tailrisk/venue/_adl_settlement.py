@@ -1,4 +1,4 @@
-"""ADL at settlement: ``socialized_at_settlement`` and ``none`` (MODEL.md 3.4).
+"""ADL at settlement: ``socialized_at_settlement`` and ``none`` (docs/venue.md).
 
 Both let the fund and then the venue's capital pay during the run (``socialized_at_settlement``
 books what the fund cannot cover as a deficit: ``_liquidation.shortfall_to_capital``); at the

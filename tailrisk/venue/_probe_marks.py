@@ -1,5 +1,5 @@
 """What each probe account would receive if it closed now: its damped and undamped payoffs at
-an intermediate maturity (options on damped assets, MODEL.md 4).
+an intermediate maturity (options on damped assets, docs/pricing.md).
 
 A probe is too small to move the venue, so closing it at step ``t`` changes nothing else; its
 payoff then is the settlement rule of :func:`._settlement.settle_side_exact` applied to its own

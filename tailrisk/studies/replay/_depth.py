@@ -3,7 +3,7 @@
 The depth file (``BTCUSDT-bookDepth-2025-10-10.csv``, PROVENANCE.md section 5) gives, about
 every 30 s, the cumulative notional (USD) resting within ``p``% of mid for ``p`` in
 -5..-1 (bids) and 1..5 (asks). Selling ``V_p`` (the bid notional within ``p``%) walks the price
-down by ``p``%; the venue's impact law (MODEL.md 3.2) says a sale of ``V`` fills at
+down by ``p``%; the venue's impact law (docs/venue.md) says a sale of ``V`` fills at
 ``P exp(-eta (V / depth)^beta)``. Taking logs, ``log(-log(1 - p/100)) = log(eta) +
 beta log(V_p / depth)``: a straight line through the five bands, fitted by least squares, with
 ``depth`` fixed at the side's median notional within 1% (so that ``eta`` is about 0.01, the log
