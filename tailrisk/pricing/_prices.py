@@ -20,7 +20,7 @@ import numpy as np
 from ._black import bs_greeks, bs_price, implied_vol, implied_vol_reason
 from ._damped_assets import DampedAssets
 from ._merton import merton_price
-from ._monte_carlo import control_estimate, estimate, strike_sums
+from ._monte_carlo import StrikeSums, control_estimate, estimate, payoff_sums
 
 __all__ = ["closed_form_price", "price_grid"]
 
@@ -113,13 +113,18 @@ def price_grid(assets: DampedAssets, strikes: Sequence[float], kinds: Sequence[s
             cols[c].extend(np.broadcast_to(np.asarray(v, np.float64), (m,)))
         cols["iv_reason"].extend(reason)
 
+    n_probes = len(assets.probe_names)
     for k, T in enumerate(assets.maturities):
         T = float(T)
         disc = math.exp(-r * T)
         S = assets.undamped[:, k]
+        # one bucketing of S and of each probe's damped asset serves every kind and strike
+        series = [S] + [assets.damped[:, k, j] for j in range(n_probes)]
+        sums = payoff_sums(kinds, series, strikes, [(j + 1, 0) for j in range(n_probes)], s0)
+        forwards = np.mean(assets.damped[:, k, :], axis=0) if n_probes else ()
         for kind in kinds:
             closed = closed_form_price(assets.model, kind, s0, strikes, T, r)
-            und = estimate(strike_sums(kind, S, strikes, centre=s0), disc)
+            und = estimate(StrikeSums(sums[kind].n, sums[kind].f[0], sums[kind].f2[0]), disc)
             ctl = moment_controls(assets.model, S, s0, T, r) if control_variate else None
             if ctl is not None:  # the undamped price with moment controls (no circularity)
                 mc = control_estimate(kind, S, strikes, ctl, s0, disc)
@@ -130,17 +135,16 @@ def price_grid(assets: DampedAssets, strikes: Sequence[float], kinds: Sequence[s
                 und.se_plain, und_vrf, und_vrf, math.nan if closed is None else closed,
                 s0 * math.exp(r * T))
             for j, name in enumerate(assets.probe_names):
-                sums = strike_sums(kind, assets.damped[:, k, j], strikes, S, centre=s0)
-                pot = estimate(sums, disc, und.price_plain)  # control priced by the same paths
+                pair = sums[kind].pair(j + 1, 0)
+                pot = estimate(pair, disc, und.price_plain)  # control priced by the same paths
                 if control_variate and closed is not None:
-                    est = estimate(sums, disc, closed)
+                    est = estimate(pair, disc, closed)
                     price, se, vrf = est.price, est.se, est.vrf
                 else:
                     price, se, vrf = pot.price_plain, pot.se_plain, np.ones_like(pot.price)
                 side = "long" if assets.probe_side[j] > 0 else "short"
                 add("damped", name, side, float(assets.probe_leverage[j]), T, kind, price, se,
-                    pot.price_plain, pot.se_plain, vrf, pot.vrf, math.nan,
-                    float(np.mean(assets.damped[:, k, j])))
+                    pot.price_plain, pot.se_plain, vrf, pot.vrf, math.nan, float(forwards[j]))
     out = {c: np.asarray(v) for c, v in cols.items()}
     out["unit"] = np.full(out["price_usd"].shape, "USD per unit")
     return out
