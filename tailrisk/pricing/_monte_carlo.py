@@ -32,8 +32,8 @@ import numpy as np
 
 from ._black import KINDS
 
-__all__ = ["PayoffSums", "PriceEstimate", "StrikeBuckets", "StrikeSums", "estimate", "payoff_sums",
-           "strike_sums"]
+__all__ = ["PayoffSums", "PriceEstimate", "StrikeBuckets", "StrikeSums", "antithetic_sums",
+           "estimate", "payoff_sums", "strike_sums"]
 
 #: paths per block of the sums (fixed, so the sums do not depend on the chunking)
 BLOCK = 1 << 16
@@ -207,6 +207,25 @@ def payoff_sums(kinds: Sequence[str], series: Sequence, strikes, pairs: Sequence
     return out
 
 
+def antithetic_sums(s: PayoffSums, xa: int, xb: int, ya: int | None = None,
+                    yb: int | None = None) -> StrikeSums:
+    """The sums over pairs of the pair means ``(f(x_a) + f(x_b)) / 2`` (and of the control's
+    ``(f(y_a) + f(y_b)) / 2``) from the sums over the even (``a``) and odd (``b``) paths of an
+    antithetic sample: ``s.pairs`` must hold ``(xa, xb)`` and, with a control, ``(ya, yb)`` and
+    the four cross pairs of ``x`` and ``y``. ``n`` is the number of pairs."""
+    def cross(i, j):
+        return s.fxy[s.pairs.index((i, j) if (i, j) in s.pairs else (j, i))]
+
+    fx = (s.f[xa] + s.f[xb]) / 2
+    fx2 = (s.f2[xa] + s.f2[xb] + 2 * cross(xa, xb)) / 4
+    if ya is None:
+        return StrikeSums(s.n, fx, fx2)
+    fy = (s.f[ya] + s.f[yb]) / 2
+    fy2 = (s.f2[ya] + s.f2[yb] + 2 * cross(ya, yb)) / 4
+    fxy = (cross(xa, ya) + cross(xb, yb) + cross(xa, yb) + cross(xb, ya)) / 4
+    return StrikeSums(s.n, fx, fx2, fy, fy2, fxy)
+
+
 def strike_sums(kind: str, x, strikes, y=None, centre: float = 0.0) -> StrikeSums:
     """Sums of the payoff of ``kind`` over the paths, for every strike (sorted ascending, USD).
 
@@ -232,9 +251,13 @@ class PriceEstimate:
     vrf: np.ndarray
 
 
-def estimate(s: StrikeSums, discount: float = 1.0, control_price=None) -> PriceEstimate:
+def estimate(s: StrikeSums, discount: float = 1.0, control_price=None,
+             control_price_var=None) -> PriceEstimate:
     """Plain and control-variate estimates from the sums (see the module docstring).
-    ``control_price``: the known price of the control's payoff per strike (discounted, USD)."""
+    ``control_price``: the price of the control's payoff per strike (discounted, USD), known
+    or estimated from an independent sample whose variance (discounted USD squared) is
+    ``control_price_var``: its error then enters as ``b^2 control_price_var`` (independent of
+    these paths), and ``vrf`` is the plain variance over the whole controlled one."""
     n = s.n
     mx = s.fx / n
     vx = np.maximum(s.fx2 / n - mx * mx, 0.0) * n / max(n - 1, 1)
@@ -249,8 +272,11 @@ def estimate(s: StrikeSums, discount: float = 1.0, control_price=None) -> PriceE
         b = np.where(vy > 0, cov / vy, 0.0)
         vres = np.maximum(vx - b * cov, 0.0)
         cv = discount * (mx - b * (my - np.asarray(control_price, np.float64) / discount))
-        vrf = np.where(vres > 0, vx / vres, np.where(vx > 0, np.inf, 1.0))
-    return PriceEstimate(cv, discount * np.sqrt(vres / n), plain, se_plain, vrf)
+        var_cv = discount**2 * vres / n
+        if control_price_var is not None:
+            var_cv = var_cv + b * b * np.asarray(control_price_var, np.float64)
+        vrf = np.where(var_cv > 0, se_plain**2 / var_cv, np.where(vx > 0, np.inf, 1.0))
+    return PriceEstimate(cv, np.sqrt(var_cv), plain, se_plain, vrf)
 
 
 def control_estimate(kind: str, x, strikes, controls, centre: float = 0.0,
