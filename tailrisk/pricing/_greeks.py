@@ -67,11 +67,13 @@ def _combination(sums, terms):
 
 def bump_greeks(exp, maturities: Sequence[float], strikes, kinds=("call",), *,
                 probes=None, paths=None, chunk=None, rel_spot: float = 0.01,
-                abs_vol: float = 0.01, base=None) -> dict[str, np.ndarray]:
+                abs_vol: float = 0.01, base=None, antithetic: bool = False
+                ) -> dict[str, np.ndarray]:
     """Delta (per unit of spot), gamma (per USD of spot) and vega (USD per 1.00 of annualised
     volatility) by central bumps on common random numbers, for the undamped asset and every
     probe's damped asset; a column table with standard errors. ``base``: the unbumped
-    :class:`DampedAssets` when already simulated."""
+    :class:`DampedAssets` when already simulated (on the same paths: ``antithetic`` as it was
+    simulated with; the errors then treat the paths as independent)."""
     s0 = exp.model.s0
     h = rel_spot * s0
     key = _vol_key(exp.model)
@@ -85,7 +87,7 @@ def bump_greeks(exp, maturities: Sequence[float], strikes, kinds=("call",), *,
 
     def sim(e):
         return damped_assets(e, maturities, probes=probes, paths=paths, chunk=chunk,
-                             venue=venue, accounts=accounts)
+                             venue=venue, accounts=accounts, antithetic=antithetic)
 
     base = base if base is not None else sim(exp)
     up, dn = sim(_bumped(exp, s0=s0 + h)), sim(_bumped(exp, s0=s0 - h))

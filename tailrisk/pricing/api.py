@@ -113,6 +113,6 @@ def price_options(exp: Experiment, pricing: PricingConfig | None = None, *,
         from ._greeks import bump_greeks
 
         g = bump_greeks(exp, pricing.maturities, strikes, pricing.kinds, probes=probes, paths=n,
-                        chunk=chunk, base=assets)
+                        chunk=chunk, base=assets, antithetic=pricing.antithetic)
         seconds["greeks"] = time.perf_counter() - t2
     return PricingResult(prices, adl, g, assets, seconds)
