@@ -180,6 +180,12 @@ def test_antithetic_paths_against_black_scholes_and_the_plain_error():
     # the same paths' error as if independent is the plain one's, within sampling noise
     np.testing.assert_allclose(ga["se_plain_usd"], gp["se_usd"], rtol=0.05)
     assert np.all(ga["vrf"] > 1)
+    # with the moment controls regressed on the pairs' means: still on Black–Scholes, and
+    # the error falls further
+    gc = price_grid(anti, ks, ("call", "put"))
+    zc = (gc["price_usd"] - gc["closed_form_usd"]) / gc["se_usd"]
+    assert np.max(np.abs(zc)) < Z_FAMILY, np.round(zc, 2)
+    assert np.all(gc["se_usd"][atm] < ga["se_usd"][atm] / 2)
 
 
 def test_antithetic_paths_do_not_depend_on_the_chunk_size():

@@ -279,17 +279,9 @@ def estimate(s: StrikeSums, discount: float = 1.0, control_price=None,
     return PriceEstimate(cv, np.sqrt(var_cv), plain, se_plain, vrf)
 
 
-def control_estimate(kind: str, x, strikes, controls, centre: float = 0.0,
-                     discount: float = 1.0) -> PriceEstimate:
-    """Prices per strike with several controls of known zero mean: ``controls`` is
-    ``(paths, m)``, each column a per-path quantity whose expectation is exactly 0 (for example
-    ``S_T - F`` and ``(log S_T - E log S_T)^2 - Var log S_T`` under a model that gives both in
-    closed form). The regression estimator ``mean f - b . mean c`` with ``b`` the least-squares
-    coefficients per strike; its error from the residual variance. The sums over paths are the
-    bucket sums of the module docstring, weighted by the controls."""
-    strikes = np.asarray(strikes, np.float64)
-    k = strikes - centre
-    c = np.asarray(controls, np.float64)
+def _weighted_sums(kind: str, x, k, c, centre: float):
+    """``sum f``, ``sum f^2`` and, per column of ``c`` (``(paths, m)``), ``sum f c`` per strike
+    (``k`` centred strikes), by the bucket sums of the module docstring."""
     n, m = c.shape
     above = kind in ("call", "digital")
     s_f = np.zeros(len(k))
@@ -315,6 +307,33 @@ def control_estimate(kind: str, x, strikes, controls, centre: float = 0.0,
             s_ff += s1
             for j in range(m):
                 s_fc[j] += sums[3 + 2 * j]
+    return s_f, s_ff, s_fc
+
+
+def control_estimate(kind: str, x, strikes, controls, centre: float = 0.0,
+                     discount: float = 1.0, *, mirror=None, mirror_controls=None,
+                     pair_sums: StrikeSums | None = None) -> PriceEstimate:
+    """Prices per strike with several controls of known zero mean: ``controls`` is
+    ``(paths, m)``, each column a per-path quantity whose expectation is exactly 0 (for example
+    ``S_T - F`` and ``(log S_T - E log S_T)^2 - Var log S_T`` under a model that gives both in
+    closed form). The regression estimator ``mean f - b . mean c`` with ``b`` the least-squares
+    coefficients per strike; its error from the residual variance. The sums over paths are the
+    bucket sums of the module docstring, weighted by the controls.
+
+    Antithetic pairs: ``x`` and ``controls`` the even paths, ``mirror`` and ``mirror_controls``
+    the odd ones, ``pair_sums`` the pair means' sums (:func:`antithetic_sums`); the regression
+    is then over the pairs' means of payoff and controls."""
+    strikes = np.asarray(strikes, np.float64)
+    k = strikes - centre
+    c = np.asarray(controls, np.float64)
+    if mirror is None:
+        s_f, s_ff, s_fc = _weighted_sums(kind, x, k, c, centre)
+    else:
+        c = (c + np.asarray(mirror_controls, np.float64)) / 2
+        _, _, fa = _weighted_sums(kind, x, k, c, centre)
+        _, _, fb = _weighted_sums(kind, mirror, k, c, centre)
+        s_f, s_ff, s_fc = pair_sums.fx, pair_sums.fx2, (fa + fb) / 2
+    n, m = c.shape
     mean_c = c.mean(axis=0)
     cov_cc = np.cov(c, rowvar=False).reshape(m, m)
     mf = s_f / n

@@ -113,7 +113,7 @@ def price_grid(assets: DampedAssets, strikes: Sequence[float], kinds: Sequence[s
     With antithetic assets (``assets.antithetic``) every estimate is over the pairs' means;
     ``price_plain_usd`` is the mean over all paths and ``se_plain_usd`` the error that as many
     independent paths would have, so ``vrf`` compares at equal path count; the undamped prices
-    then use no moment controls.
+    regress the pairs' means on the pairs' mean moment controls.
     """
     strikes = np.sort(np.asarray(strikes, np.float64))
     s0, r = assets.s0, assets.r
@@ -170,11 +170,18 @@ def price_grid(assets: DampedAssets, strikes: Sequence[float], kinds: Sequence[s
                 control, control_var = _sample_price(kind, control_sample[:, k], strikes, s0,
                                                      disc)
             if anti:
-                und = estimate(antithetic_sums(ks, 0, 1), disc)
+                pair_sums = antithetic_sums(ks, 0, 1)
+                und = estimate(pair_sums, disc)
                 und_iid = estimate(StrikeSums(2 * ks.n, ks.f[0] + ks.f[1], ks.f2[0] + ks.f2[1]),
                                    disc)
                 und_price, und_se = und.price, und.se
-                und_vrf = _ratio(und_iid.se_plain, und.se)
+                ctl = moment_controls(assets.model, S, s0, T, r) if control_variate else None
+                if ctl is not None:  # moment controls on the pairs' means
+                    mc = control_estimate(kind, S[0::2], strikes, ctl[0::2], s0, disc,
+                                          mirror=S[1::2], mirror_controls=ctl[1::2],
+                                          pair_sums=pair_sums)
+                    und_price, und_se = mc.price, mc.se
+                und_vrf = _ratio(und_iid.se_plain, und_se)
             else:
                 und_iid = und = estimate(StrikeSums(ks.n, ks.f[0], ks.f2[0]), disc)
                 ctl = moment_controls(assets.model, S, s0, T, r) if control_variate else None
