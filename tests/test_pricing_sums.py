@@ -37,7 +37,8 @@ def test_buckets_are_searchsorted(sample, side):
     x, y, k = sample
     b = StrikeBuckets(k)
     assert b.table is not None  # the lookup table, not the fallback
-    v = np.concatenate([x, y, k, k - 1e-12, k + 1e-12, [-1e9, 0.0, 1e9]])
+    v = np.concatenate([x, y, k, k - 1e-12, k + 1e-12,
+                        [-1e9, 0.0, 1e9, np.inf, -np.inf, np.nan]])
     np.testing.assert_array_equal(b.index(v, side), np.searchsorted(k, v, side))
     close = np.sort(np.concatenate([k, [100.0 + 1e-9]]))  # too fine a grid: the fallback
     assert StrikeBuckets(close).table is None

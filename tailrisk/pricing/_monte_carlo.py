@@ -79,13 +79,17 @@ class StrikeBuckets:
         """``searchsorted(k, v, side)`` for the float64 values ``v``."""
         if self.table is None:
             return np.searchsorted(self.k, v, side=side)
-        c = np.clip((v - self.lo) * self.scale, 0.0, float(self.cells)).astype(np.intp)
+        # a NaN gets a valid cell here and the last bucket below
+        c = np.nan_to_num(np.clip((v - self.lo) * self.scale, 0.0, float(self.cells)),
+                          nan=0.0).astype(np.intp)
         g = self.table[c]
         g += v > self.padded[g + 1]
         g -= v <= self.padded[g]
         if side == "right":
             g += v == self.padded[g + 1]
-        return g
+        m = self.k.shape[0]
+        np.clip(g, 0, m, out=g)  # infinite values: the end buckets
+        return np.where(np.isnan(v), m, g)  # NaN sorts last, as in searchsorted
 
 
 def _above_below(idx, weights, m):
