@@ -63,6 +63,25 @@ def test_each_bad_key_is_named(pricing, key, words):
     assert words in line
 
 
+def test_antithetic_needs_a_symmetric_model_and_even_paths():
+    """Antithetic paths mirror the innovations: a model whose innovations are not symmetric
+    (merton's jumps) or an odd number of paths is a config error naming the key."""
+    merton = {"name": "merton", "s0": 100.0, "sigma": 0.5, "lam": 1.0, "mu_j": -0.1,
+              "sigma_j": 0.1, "mode": "risk_neutral", "r": 0.01}
+    with pytest.raises(ConfigError) as err:
+        parse_config(_with({"strikes": [100.0], "maturities": ["7d"], "antithetic": True},
+                           model=merton))
+    line = next(p for p in err.value.problems if p.startswith("pricing.antithetic = true"))
+    assert "'merton'" in line and "gbm" in line
+    with pytest.raises(ConfigError) as err:
+        parse_config(_with({"strikes": [100.0], "maturities": ["7d"], "antithetic": True,
+                            "paths": 1001}))
+    assert any(p.startswith("pricing.antithetic = true: pricing.paths = 1001 must be even")
+               for p in err.value.problems), err.value.problems
+    ok = parse_config(_with({"strikes": [100.0], "maturities": ["7d"], "antithetic": True}))
+    assert ok.pricing.antithetic
+
+
 def test_every_problem_at_once_with_the_model_mode():
     bad = _with({"strikes": [-1.0], "maturities": ["90d", 0.0], "probes": ["x"], "kinds": []},
                 model={"name": "gbm", "s0": 100.0, "sigma": 0.5})

@@ -157,3 +157,37 @@ def test_adl_price_is_the_mean_claim(assets):
         T = a["maturity_years"][r]
         assert a["adl_rate_per_year"][r] == pytest.approx(
             diff.mean() / (assets.probe_entry[j] * T), abs=1e-15)
+
+
+def test_control_priced_from_an_independent_sample(assets):
+    """Without a closed form the control's price is the mean payoff of an independent
+    price-only sample, and its error enters the price's: se^2 = Var(x - b y) / n + b^2
+    Var(c_hat), by a direct computation (the model is relabelled so that no closed form
+    exists; the sample is drawn here with numpy)."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    strikes = np.array([80.0, 100.0, 120.0])
+    relabelled = dataclasses.replace(
+        assets, model=SimpleNamespace(name="student_t", mode="risk_neutral"))
+    rng = np.random.default_rng(3)
+    T = assets.maturities
+    sample = 100.0 * np.exp(1.2 * np.sqrt(T)[None] * rng.standard_normal((2560, 1))
+                            - 0.72 * T[None])
+    g = price_grid(relabelled, strikes, ("call",), control_sample=sample)
+    k, j = 2, 0
+    x = np.maximum(assets.damped[:, k, j][:, None] - strikes, 0.0)
+    y = np.maximum(assets.undamped[:, k][:, None] - strikes, 0.0)
+    ys = np.maximum(sample[:, k][:, None] - strikes, 0.0)
+    n, m = x.shape[0], ys.shape[0]
+    b = np.array([np.cov(x[:, i], y[:, i])[0, 1] / np.var(y[:, i], ddof=1) for i in range(3)])
+    want = x.mean(0) - b * (y.mean(0) - ys.mean(0))
+    se = np.sqrt(np.var(x - b * y, axis=0, ddof=1) / n + b**2 * np.var(ys, 0, ddof=1) / m)
+    rows = (g["probe"] == assets.probe_names[j]) & (g["maturity_years"] == float(T[k]))
+    np.testing.assert_allclose(g["price_usd"][rows], want, rtol=1e-9)
+    np.testing.assert_allclose(g["se_usd"][rows], se, rtol=1e-6)
+    ok = se > 0  # else the payoff never pays on these paths (a short's capped asset): vrf 1
+    np.testing.assert_allclose(g["vrf"][rows][ok], np.var(x, 0, ddof=1)[ok] / n / se[ok]**2,
+                               rtol=1e-6)
+    assert np.all(g["vrf"][rows][~ok] == 1.0)
+    assert np.all(np.isnan(g["closed_form_usd"][rows]))

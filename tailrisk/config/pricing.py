@@ -21,7 +21,11 @@ from ._base import Frozen as _Frozen
 from ._base import Positive
 from .run import DT_UNITS
 
-__all__ = ["PricingConfig", "parse_maturity", "pricing_problems"]
+__all__ = ["ANTITHETIC_MODELS", "PricingConfig", "parse_maturity", "pricing_problems"]
+
+#: models whose log increments are the drift plus a symmetric innovation (normal; Student t,
+#: clipped symmetrically): a path mirrored about its drift line has the same law
+ANTITHETIC_MODELS = ("gbm", "student_t")
 
 _MAT_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(y|d|h|min|s)\s*$")
 
@@ -62,6 +66,11 @@ class PricingConfig(_Frozen):
     greeks: bool = False
     #: Monte Carlo paths for pricing (default: run.paths)
     paths: Annotated[int, Field(ge=1)] | None = None
+    #: pair each path with its mirror (innovations negated): gbm and student_t only, even paths
+    antithetic: bool = False
+    #: where the undamped option has no closed form (student_t, ...): price-only paths (no
+    #: venue) that estimate the control's price; default 10 x the pricing paths, 0: none
+    control_paths: Annotated[int, Field(ge=0)] | None = None
 
     @field_validator("maturities", mode="before")
     @classmethod
@@ -168,6 +177,17 @@ def pricing_problems(data: dict[str, Any]) -> list[str]:
             rate, bool) and math.isfinite(rate) and rate != model_r:
         problems.append(f"pricing.rate = {rate!r}: must equal the risk-neutral model's "
                         f"model.r = {model_r!r} (prices are discounted at the drift's rate)")
+    if pricing.get("antithetic") is True:
+        name = model.get("name")
+        if name not in ANTITHETIC_MODELS:
+            problems.append(f"pricing.antithetic = true: model.name = {name!r} has innovations "
+                            "that are not symmetric; antithetic paths need one of "
+                            f"{list(ANTITHETIC_MODELS)}")
+        n = pricing.get("paths", run.get("paths"))
+        if isinstance(n, int) and not isinstance(n, bool) and n % 2:
+            key = "pricing.paths" if "paths" in pricing else "run.paths"
+            problems.append(f"pricing.antithetic = true: {key} = {n} must be even (pairs of a "
+                            "path and its mirror)")
     want = pricing.get("probes", ())
     venue = data.get("venue") if isinstance(data.get("venue"), dict) else None
     pop = venue.get("population", {}) if venue else {}

@@ -41,30 +41,40 @@ def adl_price(assets: DampedAssets) -> dict[str, np.ndarray]:
     n = assets.n_paths
 
     def mean_se(x):
+        """Means and standard errors over paths (axis 0) of a ``(paths, ...)`` array."""
         x = np.asarray(x, np.float64)
-        return float(np.mean(x)), float(np.std(x, ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+        m = np.mean(x, axis=0)
+        if n < 2:
+            return m, np.full_like(m, math.nan)
+        return m, np.std(x, axis=0, ddof=1) / math.sqrt(n)
 
+    side = np.asarray(assets.probe_side, np.float64)
+    entry = np.asarray(assets.probe_entry, np.float64)
+    # whole (paths, maturities, probes) arrays at once: the claim's sign is per probe, so its
+    # mean is the side times the mean difference and its error the difference's
+    diff = assets.entitled - assets.damped
+    claim, claim_se = mean_se(diff)
+    claim = side * claim
+    p_adl = np.count_nonzero(np.abs(diff) > 1e-9 * entry, axis=0) / max(n, 1)
+    del diff
+    fa, fe, fu = mean_se(assets.damped), mean_se(assets.entitled), mean_se(assets.undamped)
     for k, T in enumerate(assets.maturities):
         T = float(T)
         disc = math.exp(-assets.r * T)
-        fu = mean_se(assets.undamped[:, k])
+        m, se = claim[k], claim_se[k]
         for j, name in enumerate(assets.probe_names):
-            s = float(assets.probe_side[j])
-            A = assets.damped[:, k, j]
-            U = assets.entitled[:, k, j]
-            diff = s * (U - A)
-            m, se = mean_se(diff)
-            e = float(assets.probe_entry[j])
-            fa, fe = mean_se(A), mean_se(U)
-            tol = 1e-9 * e
+            s, e = float(side[j]), float(entry[j])
             for c, v in (("probe", name), ("side", "long" if s > 0 else "short"),
                          ("leverage", float(assets.probe_leverage[j])), ("entry_usd", e),
-                         ("maturity_years", T), ("adl_price_usd", disc * m),
-                         ("adl_price_se_usd", disc * se), ("adl_rate_per_year", disc * m / (e * T)),
-                         ("adl_rate_se_per_year", disc * se / (e * T)),
-                         ("forward_damped_usd", fa[0]), ("forward_damped_se_usd", fa[1]),
-                         ("forward_entitled_usd", fe[0]), ("forward_entitled_se_usd", fe[1]),
-                         ("forward_undamped_usd", fu[0]), ("forward_undamped_se_usd", fu[1]),
-                         ("p_adl", float(np.mean(np.abs(U - A) > tol))), ("paths", n)):
-                rows[c].append(v)
+                         ("maturity_years", T), ("adl_price_usd", disc * m[j]),
+                         ("adl_price_se_usd", disc * se[j]),
+                         ("adl_rate_per_year", disc * m[j] / (e * T)),
+                         ("adl_rate_se_per_year", disc * se[j] / (e * T)),
+                         ("forward_damped_usd", fa[0][k, j]),
+                         ("forward_damped_se_usd", fa[1][k, j]),
+                         ("forward_entitled_usd", fe[0][k, j]),
+                         ("forward_entitled_se_usd", fe[1][k, j]),
+                         ("forward_undamped_usd", fu[0][k]), ("forward_undamped_se_usd", fu[1][k]),
+                         ("p_adl", p_adl[k, j]), ("paths", n)):
+                rows[c].append(float(v) if isinstance(v, np.floating) else v)
     return {c: np.asarray(v) for c, v in rows.items()}

@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..config import ConfigError, Experiment
+from ..config.pricing import ANTITHETIC_MODELS
 
-__all__ = ["DampedAssets", "damped_assets", "maturity_steps"]
+__all__ = ["ANTITHETIC_MODELS", "DampedAssets", "check_antithetic", "damped_assets",
+           "maturity_steps"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,6 +51,8 @@ class DampedAssets:
     r: float
     model: object = field(repr=False)
     path_index: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, np.int64))
+    #: paths ``2j`` and ``2j + 1`` are a path and its mirror (see :func:`damped_assets`)
+    antithetic: bool = False
 
     @property
     def n_paths(self) -> int:
@@ -81,7 +85,8 @@ def maturity_steps(maturities: Sequence[float], dt: float, steps: int,
 
 def damped_assets(exp: Experiment, maturities: Sequence[float], *, probes: Sequence[str] | None
                   = None, paths: int | None = None, chunk: int | None = None,
-                  policy: str | None = None, venue=None, accounts=None) -> DampedAssets:
+                  policy: str | None = None, venue=None, accounts=None, antithetic: bool = False,
+                  first_path: int = 0) -> DampedAssets:
     """Simulate ``exp`` once to the longest maturity and return every probe's damped asset at
     every maturity (see the module docstring).
 
@@ -89,7 +94,14 @@ def damped_assets(exp: Experiment, maturities: Sequence[float], *, probes: Seque
     of ``venue.population.probes`` (default all). paths, chunk: Monte Carlo budget (default
     ``run.paths``, ``run.chunk_size``). policy: ADL policy (default ``venue.policy``). venue,
     accounts: a venue config and population to use instead of the experiment's (bump-and-revalue
-    Greeks keep the population while the price model moves).
+    Greeks keep the population while the price model moves). first_path: the global index of
+    the first path (an independent sample from the same stream starts past another's paths).
+
+    antithetic: path ``2j`` is path ``j`` of ``tailrisk run`` and path ``2j + 1`` its mirror, the
+    same innovations negated (``log S_t = 2 (log s0 + t x drift) - log S'_t``); only for models
+    whose innovations are symmetric about the drift (:data:`ANTITHETIC_MODELS`), with an even
+    number of paths. Each path is still a function of its own index alone, so the numbers do
+    not depend on the chunk size.
     """
     import jax.numpy as jnp
 
@@ -97,6 +109,9 @@ def damped_assets(exp: Experiment, maturities: Sequence[float], *, probes: Seque
     from ..paths import log_prices
 
     run, model = exp.run, exp.model
+    n_paths = run.paths if paths is None else int(paths)
+    if antithetic:
+        check_antithetic(model, n_paths)
     if run.dtype == "float64":
         import jax
 
@@ -105,7 +120,6 @@ def damped_assets(exp: Experiment, maturities: Sequence[float], *, probes: Seque
     mats = [float(maturities[i]) for i in order]
     steps_k = maturity_steps(mats, run.dt, run.steps)
     horizon = max(steps_k)
-    n_paths = run.paths if paths is None else int(paths)
     size = min(run.chunk_size if chunk is None else int(chunk), n_paths)
     venue = venue if venue is not None else exp.venue
     if venue is not None and accounts is None:
@@ -141,11 +155,14 @@ def damped_assets(exp: Experiment, maturities: Sequence[float], *, probes: Seque
     und, dam, ent = [], [], []
     for start in range(0, n_paths, size):
         stop = min(start + size, n_paths)
-        index = np.arange(start, start + size, dtype=np.int64)  # the last chunk padded
-        path_index = jnp.asarray(index, dtype=jnp.uint32)
+        index = np.arange(first_path + start, first_path + start + size, dtype=np.int64)
+        path_index = jnp.asarray(index, dtype=jnp.uint32)  # the last chunk padded
         # drawn on the run's whole grid, so path i is the path i of `tailrisk run`; the venue
         # runs to the longest maturity only
-        lp = log_prices(key, model, path_index, run.steps, run.dt, run.dtype)
+        if antithetic:
+            lp = _mirrored_log_prices(key, model, index, run.steps, run.dt, run.dtype)
+        else:
+            lp = log_prices(key, model, path_index, run.steps, run.dt, run.dtype)
         if horizon < run.steps:
             lp = lp[:, :horizon]
         und.append(np.exp(np.asarray(lp)[: stop - start, np.asarray(steps_k) - 1], dtype=None)
@@ -174,5 +191,34 @@ def damped_assets(exp: Experiment, maturities: Sequence[float], *, probes: Seque
         s0=float(model.s0),
         r=float(getattr(model, "r", 0.0) if model.mode == "risk_neutral" else 0.0),
         model=model,
-        path_index=np.arange(n_paths, dtype=np.int64),
+        path_index=np.arange(first_path, first_path + n_paths, dtype=np.int64),
+        antithetic=bool(antithetic),
     )
+
+
+def check_antithetic(model, n_paths: int, key: str = "pricing.antithetic") -> None:
+    """ConfigError naming ``key`` unless ``model`` allows antithetic paths and ``n_paths`` is
+    even."""
+    name = getattr(model, "name", "")
+    if name not in ANTITHETIC_MODELS:
+        raise ConfigError("<pricing>", [f"{key} = true: model.name = {name!r} has innovations "
+                                        "that are not symmetric; antithetic paths need one of "
+                                        f"{list(ANTITHETIC_MODELS)}"])
+    if n_paths % 2:
+        raise ConfigError("<pricing>", [f"{key} = true: paths = {n_paths} must be even (pairs "
+                                        "of a path and its mirror)"])
+
+
+def _mirrored_log_prices(key, model, index, steps: int, dt: float, dtype):
+    """Log prices of the antithetic paths ``index`` (global indices): path ``2j`` is path ``j``,
+    path ``2j + 1`` its mirror about the drift line ``log s0 + t x drift``."""
+    import jax.numpy as jnp
+
+    from ..paths import _params, log_prices
+
+    base = jnp.asarray(index // 2, dtype=jnp.uint32)
+    lp = log_prices(key, model, base, steps, dt, dtype)
+    drift = _params.kernel_params(model, steps, dt)["drift"]
+    line = math.log(model.s0) + drift * np.arange(1, steps + 1, dtype=np.float64)
+    mirror = jnp.asarray((index % 2 == 1)[:, None])
+    return jnp.where(mirror, jnp.asarray(2.0 * line, lp.dtype)[None] - lp, lp)

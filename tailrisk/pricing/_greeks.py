@@ -6,7 +6,7 @@ volatility moved by ``+-v``, on the same random numbers and the same population 
 accounts, entries and probes stay as they are: the spot moves, the book does not), and central
 differences give ``delta = (P+ - P-) / 2h``, ``gamma = (P+ - 2 P0 + P-) / h^2``,
 ``vega = (P(sigma+v) - P(sigma-v)) / 2v``. Their standard errors come from the per-path paired
-differences (the cross sums of :func:`._monte_carlo.strike_sums`).
+differences (the cross sums of :func:`._monte_carlo.payoff_sums`).
 
 **Pathwise by JAX forward mode** (the undamped asset, ``gbm`` and ``student_t`` paths from the
 project's samplers): ``jax.jvp`` of the smoothed payoff of ``S_T(s0, sigma)`` along the sampler's
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._damped_assets import damped_assets
-from ._monte_carlo import strike_sums
+from ._monte_carlo import payoff_sums
 
 __all__ = ["bump_greeks", "pathwise_greeks"]
 
@@ -42,34 +42,38 @@ def _vol_key(model) -> str:
     raise ValueError(f"model {model.name!r}: vega needs model.sigma or model.scale")
 
 
-def _diff_stats(kind, xs, weights, strikes, centre, n):
-    """Mean and standard error of sum_i w_i f(x_i) per strike, for per-path values xs."""
-    mean = np.zeros(len(strikes))
-    var = np.zeros(len(strikes))
-    moments = {}
-    for i, xi in enumerate(xs):
-        for j in range(i, len(xs)):
-            s = strike_sums(kind, xi, strikes, xs[j] if j != i else None, centre)
-            if j == i:
-                moments[i, i] = s.fx2 / n
-                moments[i] = s.fx / n
+#: the series of one asset in the bumped runs, and the pairs whose cross sums the central
+#: differences need
+_UP, _BASE, _DN, _VU, _VD = range(5)
+_PAIRS = ((_UP, _DN), (_UP, _BASE), (_BASE, _DN), (_VU, _VD))
+
+
+def _combination(sums, terms):
+    """Mean and standard error of ``sum_i w_i f(x_i)`` per strike, ``terms`` ``[(series,
+    weight), ...]``, from one kind's :class:`._monte_carlo.PayoffSums` (per-path pairs: the
+    variance includes the covariances of the common random numbers)."""
+    n = sums.n
+    mean = sum(w * sums.f[i] / n for i, w in terms)
+    var = 0.0
+    for i, wi in terms:
+        for j, wj in terms:
+            if i == j:
+                second = sums.f2[i] / n
             else:
-                moments[i, j] = s.fxy / n
-    for i, wi in enumerate(weights):
-        mean += wi * moments[i]
-    for i, wi in enumerate(weights):
-        for j, wj in enumerate(weights):
-            var += wi * wj * (moments[min(i, j), max(i, j)] - moments[i] * moments[j])
+                second = sums.fxy[sums.pairs.index((i, j) if (i, j) in sums.pairs else (j, i))] / n
+            var = var + wi * wj * (second - (sums.f[i] / n) * (sums.f[j] / n))
     return mean, np.sqrt(np.maximum(var, 0.0) * n / max(n - 1, 1) / n)
 
 
 def bump_greeks(exp, maturities: Sequence[float], strikes, kinds=("call",), *,
                 probes=None, paths=None, chunk=None, rel_spot: float = 0.01,
-                abs_vol: float = 0.01, base=None) -> dict[str, np.ndarray]:
+                abs_vol: float = 0.01, base=None, antithetic: bool = False
+                ) -> dict[str, np.ndarray]:
     """Delta (per unit of spot), gamma (per USD of spot) and vega (USD per 1.00 of annualised
     volatility) by central bumps on common random numbers, for the undamped asset and every
     probe's damped asset; a column table with standard errors. ``base``: the unbumped
-    :class:`DampedAssets` when already simulated."""
+    :class:`DampedAssets` when already simulated (on the same paths: ``antithetic`` as it was
+    simulated with; the errors then treat the paths as independent)."""
     s0 = exp.model.s0
     h = rel_spot * s0
     key = _vol_key(exp.model)
@@ -83,13 +87,12 @@ def bump_greeks(exp, maturities: Sequence[float], strikes, kinds=("call",), *,
 
     def sim(e):
         return damped_assets(e, maturities, probes=probes, paths=paths, chunk=chunk,
-                             venue=venue, accounts=accounts)
+                             venue=venue, accounts=accounts, antithetic=antithetic)
 
     base = base if base is not None else sim(exp)
     up, dn = sim(_bumped(exp, s0=s0 + h)), sim(_bumped(exp, s0=s0 - h))
     vu, vd = sim(_bumped(exp, **{key: vol + abs_vol})), sim(_bumped(exp, **{key: vol - abs_vol}))
     strikes = np.sort(np.asarray(strikes, np.float64))
-    n = base.n_paths
     cols: dict[str, list] = {c: [] for c in (
         "asset", "probe", "maturity_years", "kind", "strike_usd", "delta", "delta_se", "gamma",
         "gamma_se", "vega", "vega_se")}
@@ -99,13 +102,14 @@ def bump_greeks(exp, maturities: Sequence[float], strikes, kinds=("call",), *,
         series += [("damped", name, lambda a, k=k, j=j: a.damped[:, k, j])
                    for j, name in enumerate(base.probe_names)]
         for asset, name, get in series:
+            sums = payoff_sums(kinds, [get(a) for a in (up, base, dn, vu, vd)], strikes, _PAIRS,
+                               s0)
             for kind in kinds:
-                d, d_se = _diff_stats(kind, [get(up), get(dn)], [1 / (2 * h), -1 / (2 * h)],
-                                      strikes, s0, n)
-                g, g_se = _diff_stats(kind, [get(up), get(base), get(dn)],
-                                      [1 / h**2, -2 / h**2, 1 / h**2], strikes, s0, n)
-                v, v_se = _diff_stats(kind, [get(vu), get(vd)],
-                                      [1 / (2 * abs_vol), -1 / (2 * abs_vol)], strikes, s0, n)
+                d, d_se = _combination(sums[kind], [(_UP, 1 / (2 * h)), (_DN, -1 / (2 * h))])
+                g, g_se = _combination(sums[kind], [(_UP, 1 / h**2), (_BASE, -2 / h**2),
+                                                    (_DN, 1 / h**2)])
+                v, v_se = _combination(sums[kind], [(_VU, 1 / (2 * abs_vol)),
+                                                    (_VD, -1 / (2 * abs_vol))])
                 m = len(strikes)
                 cols["asset"] += [asset] * m
                 cols["probe"] += [name] * m

@@ -20,7 +20,14 @@ import numpy as np
 from ._black import bs_greeks, bs_price, implied_vol, implied_vol_reason
 from ._damped_assets import DampedAssets
 from ._merton import merton_price
-from ._monte_carlo import control_estimate, estimate, strike_sums
+from ._monte_carlo import (
+    StrikeSums,
+    antithetic_sums,
+    control_estimate,
+    estimate,
+    payoff_sums,
+    strike_sums,
+)
 
 __all__ = ["closed_form_price", "price_grid"]
 
@@ -70,8 +77,23 @@ def _iv_columns(kind, price, se, s0, strikes, T, r):
     return iv, iv_se, implied_vol_reason(code)
 
 
+def _ratio(se_plain, se):
+    """Variance-reduction factor ``se_plain^2 / se^2`` (1 where both are 0, inf where only the
+    reduced one is)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(se > 0, (se_plain / np.where(se > 0, se, 1.0)) ** 2,
+                        np.where(se_plain > 0, np.inf, 1.0))
+
+
+def _sample_price(kind, S, strikes, s0, disc):
+    """The undamped option's price per strike and the variance of that estimate (discounted
+    USD, USD squared) from an independent price-only sample ``S`` (``(paths,)``)."""
+    est = estimate(strike_sums(kind, S, strikes, centre=s0), disc)
+    return est.price, est.se**2
+
+
 def price_grid(assets: DampedAssets, strikes: Sequence[float], kinds: Sequence[str] = ("call",),
-               *, control_variate: bool = True) -> dict[str, np.ndarray]:
+               *, control_variate: bool = True, control_sample=None) -> dict[str, np.ndarray]:
     """Prices of every option of the grid on the damped asset of each probe and on the
     undamped asset; returns a column table (``{column: array}``, one entry a row).
 
@@ -84,6 +106,14 @@ def price_grid(assets: DampedAssets, strikes: Sequence[float], kinds: Sequence[s
     the Monte Carlo estimate with moment controls of known mean (:func:`moment_controls`: the
     forward, and for gbm and merton the log price's variance), never the option's own closed
     form, which sits beside it (``closed_form_usd``) as the check.
+
+    control_sample: ``(paths', maturities)`` undamped values from an independent price-only
+    simulation (no venue, many more paths): where no closed form exists, the control's price is
+    estimated from it and its error enters the damped price's (``b^2 Var(c_hat)``).
+    With antithetic assets (``assets.antithetic``) every estimate is over the pairs' means;
+    ``price_plain_usd`` is the mean over all paths and ``se_plain_usd`` the error that as many
+    independent paths would have, so ``vrf`` compares at equal path count; the undamped prices
+    regress the pairs' means on the pairs' mean moment controls.
     """
     strikes = np.sort(np.asarray(strikes, np.float64))
     s0, r = assets.s0, assets.r
@@ -113,34 +143,77 @@ def price_grid(assets: DampedAssets, strikes: Sequence[float], kinds: Sequence[s
             cols[c].extend(np.broadcast_to(np.asarray(v, np.float64), (m,)))
         cols["iv_reason"].extend(reason)
 
+    n_probes = len(assets.probe_names)
+    anti = assets.antithetic
     for k, T in enumerate(assets.maturities):
         T = float(T)
         disc = math.exp(-r * T)
         S = assets.undamped[:, k]
+        # one bucketing of S and of each probe's damped asset serves every kind and strike;
+        # antithetic: even and odd paths are separate series, paired
+        series = [S] + [assets.damped[:, k, j] for j in range(n_probes)]
+        if anti:
+            series = [half for x in series for half in (x[0::2], x[1::2])]
+            pairs = [(0, 1)]
+            for j in range(n_probes):
+                da, db = 2 * j + 2, 2 * j + 3
+                pairs += [(da, db), (da, 0), (db, 1), (da, 1), (db, 0)]
+        else:
+            pairs = [(j + 1, 0) for j in range(n_probes)]
+        sums = payoff_sums(kinds, series, strikes, pairs, s0)
+        forwards = np.mean(assets.damped[:, k, :], axis=0) if n_probes else ()
         for kind in kinds:
+            ks = sums[kind]
             closed = closed_form_price(assets.model, kind, s0, strikes, T, r)
-            und = estimate(strike_sums(kind, S, strikes, centre=s0), disc)
-            ctl = moment_controls(assets.model, S, s0, T, r) if control_variate else None
-            if ctl is not None:  # the undamped price with moment controls (no circularity)
-                mc = control_estimate(kind, S, strikes, ctl, s0, disc)
-                und_price, und_se, und_vrf = mc.price, mc.se, mc.vrf
+            control, control_var = closed, None
+            if closed is None and control_sample is not None:
+                control, control_var = _sample_price(kind, control_sample[:, k], strikes, s0,
+                                                     disc)
+            if anti:
+                pair_sums = antithetic_sums(ks, 0, 1)
+                und = estimate(pair_sums, disc)
+                und_iid = estimate(StrikeSums(2 * ks.n, ks.f[0] + ks.f[1], ks.f2[0] + ks.f2[1]),
+                                   disc)
+                und_price, und_se = und.price, und.se
+                ctl = moment_controls(assets.model, S, s0, T, r) if control_variate else None
+                if ctl is not None:  # moment controls on the pairs' means
+                    mc = control_estimate(kind, S[0::2], strikes, ctl[0::2], s0, disc,
+                                          mirror=S[1::2], mirror_controls=ctl[1::2],
+                                          pair_sums=pair_sums)
+                    und_price, und_se = mc.price, mc.se
+                und_vrf = _ratio(und_iid.se_plain, und_se)
             else:
-                und_price, und_se, und_vrf = und.price, und.se, np.ones_like(und.price)
-            add("undamped", "", "", math.nan, T, kind, und_price, und_se, und.price_plain,
-                und.se_plain, und_vrf, und_vrf, math.nan if closed is None else closed,
+                und_iid = und = estimate(StrikeSums(ks.n, ks.f[0], ks.f2[0]), disc)
+                ctl = moment_controls(assets.model, S, s0, T, r) if control_variate else None
+                if ctl is not None:  # the undamped price with moment controls (no circularity)
+                    mc = control_estimate(kind, S, strikes, ctl, s0, disc)
+                    und_price, und_se, und_vrf = mc.price, mc.se, mc.vrf
+                else:
+                    und_price, und_se, und_vrf = und.price, und.se, np.ones_like(und.price)
+            add("undamped", "", "", math.nan, T, kind, und_price, und_se, und_iid.price_plain,
+                und_iid.se_plain, und_vrf, und_vrf, math.nan if closed is None else closed,
                 s0 * math.exp(r * T))
             for j, name in enumerate(assets.probe_names):
-                sums = strike_sums(kind, assets.damped[:, k, j], strikes, S, centre=s0)
-                pot = estimate(sums, disc, und.price_plain)  # control priced by the same paths
-                if control_variate and closed is not None:
-                    est = estimate(sums, disc, closed)
-                    price, se, vrf = est.price, est.se, est.vrf
+                if anti:
+                    pair = antithetic_sums(ks, 2 * j + 2, 2 * j + 3, 0, 1)
+                    a, b = 2 * j + 2, 2 * j + 3
+                    iid = estimate(StrikeSums(2 * ks.n, ks.f[a] + ks.f[b], ks.f2[a] + ks.f2[b]),
+                                   disc)
                 else:
-                    price, se, vrf = pot.price_plain, pot.se_plain, np.ones_like(pot.price)
+                    pair = ks.pair(j + 1, 0)
+                    iid = None
+                pot = estimate(pair, disc, und.price_plain)  # control priced by the same paths
+                if control_variate and control is not None:
+                    est = estimate(pair, disc, control, control_var)
+                    price, se = est.price, est.se
+                else:  # plain (antithetic: over the pairs)
+                    price, se = pot.price_plain, pot.se_plain
+                plain_se = pot.se_plain if iid is None else iid.se_plain
+                # variance-reduction factors at equal path count, against plain sampling
+                vrf, vrf_pot = _ratio(plain_se, se), _ratio(plain_se, pot.se)
                 side = "long" if assets.probe_side[j] > 0 else "short"
-                add("damped", name, side, float(assets.probe_leverage[j]), T, kind, price, se,
-                    pot.price_plain, pot.se_plain, vrf, pot.vrf, math.nan,
-                    float(np.mean(assets.damped[:, k, j])))
+                add("damped", name, side, float(assets.probe_leverage[j]), T, kind, price,
+                    se, pot.price_plain, plain_se, vrf, vrf_pot, math.nan, float(forwards[j]))
     out = {c: np.asarray(v) for c, v in cols.items()}
     out["unit"] = np.full(out["price_usd"].shape, "USD per unit")
     return out

@@ -20,9 +20,9 @@ from ..config import ConfigError, Experiment
 from ..config.pricing import PricingConfig
 from ._adl_price import adl_price
 from ._damped_assets import DampedAssets, damped_assets
-from ._prices import price_grid
+from ._prices import closed_form_price, price_grid
 
-__all__ = ["PricingResult", "price_options", "write_columns"]
+__all__ = ["PricingResult", "control_sample", "price_options", "write_columns"]
 
 
 @dataclass(eq=False)
@@ -63,6 +63,18 @@ def write_columns(cols: dict[str, np.ndarray], path: str | Path) -> None:
     atomic_write(path, lambda fh: pq.write_table(table, fh), suffix=".parquet")
 
 
+def control_sample(exp: Experiment, maturities, paths: int, *, first_path: int,
+                   chunk: int | None = None) -> np.ndarray | None:
+    """The undamped asset at each maturity on ``paths`` price-only paths (no venue),
+    ``(paths, maturities)`` USD, drawn from the paths past ``first_path`` (independent of the
+    priced ones): the sample that estimates the control's price where no closed form exists.
+    None for ``paths = 0``."""
+    if paths <= 0:
+        return None
+    return damped_assets(exp, maturities, probes=(), paths=paths, chunk=chunk,
+                         first_path=first_path).undamped
+
+
 def price_options(exp: Experiment, pricing: PricingConfig | None = None, *,
                   paths: int | None = None, chunk: int | None = None,
                   greeks: bool | None = None) -> PricingResult:
@@ -83,9 +95,16 @@ def price_options(exp: Experiment, pricing: PricingConfig | None = None, *,
     strikes = pricing.strike_grid(exp.model.s0)
     probes = list(pricing.probes) or None
     t0 = time.perf_counter()
-    assets = damped_assets(exp, pricing.maturities, probes=probes, paths=n, chunk=chunk)
+    assets = damped_assets(exp, pricing.maturities, probes=probes, paths=n, chunk=chunk,
+                           antithetic=pricing.antithetic)
+    sample = None
+    if pricing.control_variate and closed_form_price(exp.model, "call", exp.model.s0,
+                                                     strikes[:1], 1.0, 0.0) is None:
+        m = 10 * n if pricing.control_paths is None else pricing.control_paths
+        sample = control_sample(exp, pricing.maturities, m, first_path=n, chunk=chunk)
     t1 = time.perf_counter()
-    prices = price_grid(assets, strikes, pricing.kinds, control_variate=pricing.control_variate)
+    prices = price_grid(assets, strikes, pricing.kinds, control_variate=pricing.control_variate,
+                        control_sample=sample)
     adl = adl_price(assets)
     t2 = time.perf_counter()
     seconds = {"simulate": t1 - t0, "price": t2 - t1}
@@ -94,6 +113,6 @@ def price_options(exp: Experiment, pricing: PricingConfig | None = None, *,
         from ._greeks import bump_greeks
 
         g = bump_greeks(exp, pricing.maturities, strikes, pricing.kinds, probes=probes, paths=n,
-                        chunk=chunk, base=assets)
+                        chunk=chunk, base=assets, antithetic=pricing.antithetic)
         seconds["greeks"] = time.perf_counter() - t2
     return PricingResult(prices, adl, g, assets, seconds)
