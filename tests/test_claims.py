@@ -194,3 +194,34 @@ def test_payoff_statistics_match_independent_estimators():
 
     assert kurt.value == pytest.approx(st.kurtosis(gains, fisher=True, bias=True), rel=1e-9)
     assert q.value == pytest.approx(np.quantile(gains, 0.99, method="inverted_cdf"))
+
+
+def _paired_world(x: np.ndarray, antithetic: bool):
+    from types import SimpleNamespace
+
+    from tailrisk.studies.verdict import World
+
+    n = x.size
+    options = SimpleNamespace(antithetic=antithetic, n_paths=n, undamped=np.ones((n, 1)),
+                              damped=np.ones((n, 1, 1)), entitled=np.ones((n, 1, 1)))
+    return World({"liquidated_notional": x}, {"terminal_log_return": np.zeros(n)},
+                 options=options)
+
+
+def test_antithetic_pairs_are_resampled_whole():
+    """Antithetic paths: when each pair sums to the same number the mean has no error at all,
+    which only a bootstrap of whole pairs sees (over single paths it is sd / sqrt(n)); with
+    independent pairs the two bootstraps agree."""
+    from tailrisk.studies.verdict import evaluate
+
+    rng = np.random.default_rng(5)
+    first = rng.normal(100.0, 10.0, 2000)
+    mirrored = np.stack([first, 200.0 - first], axis=1).ravel()
+    [paired] = evaluate(["mean_liquidated_notional"], {None: _paired_world(mirrored, True)})
+    [single] = evaluate(["mean_liquidated_notional"], {None: _paired_world(mirrored, False)})
+    assert paired.value == pytest.approx(100.0) and paired.se < 1e-9
+    assert single.se == pytest.approx(10.0 / np.sqrt(4000), rel=0.25)
+    independent = rng.normal(100.0, 10.0, 4000)
+    [a] = evaluate(["mean_liquidated_notional"], {None: _paired_world(independent, True)})
+    [b] = evaluate(["mean_liquidated_notional"], {None: _paired_world(independent, False)})
+    assert a.se == pytest.approx(b.se, rel=0.3)

@@ -259,7 +259,7 @@ def _damped_assets(res: Any) -> Any:
                     steps=tuple(int(k) for k in arr["steps"]),
                     probe_names=tuple(str(p) for p in arr["probe_names"]),
                     s0=float(arr["s0"]), r=float(arr["r"]), model=exp.model,
-                    **{k: arr[k] for k in fields})
+                    antithetic=bool(arr["antithetic"]), **{k: arr[k] for k in fields})
         except (OSError, ValueError, KeyError):
             pass  # damaged or from another config: simulated again below
     from ..pricing.api import price_options
@@ -269,7 +269,8 @@ def _damped_assets(res: Any) -> Any:
     a = priced.assets
     arrays = {k: np.asarray(getattr(a, k)) for k in fields}
     arrays.update(steps=np.asarray(a.steps), probe_names=np.asarray(a.probe_names, str),
-                  s0=np.asarray(a.s0), r=np.asarray(a.r), config_hash=np.asarray(res.config_hash))
+                  s0=np.asarray(a.s0), r=np.asarray(a.r), antithetic=np.asarray(a.antithetic),
+                  config_hash=np.asarray(res.config_hash))
     atomic_write(path, lambda fh: np.savez(fh, **arrays), suffix=".npz")
     return a
 

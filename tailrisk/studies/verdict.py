@@ -88,6 +88,12 @@ class World:
     constants: Mapping[str, float] = field(default_factory=dict)
 
     @property
+    def paired(self) -> bool:
+        """Whether paths ``2j`` and ``2j + 1`` are an antithetic pair (a pricing run with
+        ``[pricing] antithetic = true``): the bootstrap then resamples whole pairs."""
+        return bool(getattr(self.options, "antithetic", False))
+
+    @property
     def n(self) -> int:
         if "terminal_log_return" in self.per_path:
             return int(np.asarray(self.per_path["terminal_log_return"]).shape[0])
@@ -457,7 +463,8 @@ def evaluate(
     seed: int = 0,
 ) -> list[MetricValue]:
     """Evaluate metric expressions on ``worlds`` (key None: the run itself; else a variant's
-    label) with paired bootstrap standard errors over the common paths."""
+    label) with paired bootstrap standard errors over the common paths (over whole antithetic
+    pairs when a world's paths come in pairs, :attr:`World.paired`)."""
     trees = [parse_expression(e) for e in expressions]
     refs = {r.text: r for t in trees for r in metric_refs(t)}
     used = {r.variant for r in refs.values()}
@@ -468,9 +475,17 @@ def evaluate(
     if len(sizes) != 1:
         raise ValueError(f"the worlds have different numbers of paths: {sorted(sizes)}")
     ok = np.logical_and.reduce([w.finite() for w in worlds.values()])
-    keep = np.flatnonzero(ok)
     rng = np.random.default_rng(seed)
-    draws = [keep] + [rng.choice(keep, size=keep.size, replace=True) for _ in range(resamples)]
+    if any(w.paired for w in worlds.values()):
+        # antithetic paths: 2j and 2j + 1 are one draw, so a pair is resampled as a whole
+        pairs = np.flatnonzero(ok[0::2] & ok[1::2])
+        keep = np.stack([2 * pairs, 2 * pairs + 1], axis=1).ravel()
+        draws = [keep] + [np.stack([2 * (b := rng.choice(pairs, size=pairs.size)), 2 * b + 1],
+                                   axis=1).ravel() for _ in range(resamples)]
+    else:
+        keep = np.flatnonzero(ok)
+        draws = [keep] + [rng.choice(keep, size=keep.size, replace=True)
+                          for _ in range(resamples)]
     values = {}
     for text, ref in refs.items():
         func = _metric_function(worlds[ref.variant], ref)
