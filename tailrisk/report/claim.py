@@ -1,5 +1,6 @@
 """The claim page, first in the report: what the experiment claims, whether its numbers say
-it held, the checks that decided it, and the headline numbers with their errors.
+it held, the checks that decided it, and the headline numbers with their errors; then the
+methods page (:mod:`.claim_methods`).
 
 It applies to a run whose config has a ``[claim]`` (or whose report is built by the suite,
 which passes the claim, the verdict and the experiment in ``result.extra``). The verdict is
@@ -135,7 +136,10 @@ def _claim_page(result: RunResult):
 
 
 def _pages(result: RunResult) -> list[Page]:
-    return [Page("claim and verdict", lambda: _claim_page(result))]
+    from .claim_methods import methods_page
+
+    return [Page("claim and verdict", lambda: _claim_page(result)),
+            Page("methods", lambda: methods_page(result, verdict_of(result)))]
 
 
 register(PageFamily("claim", ORDER, _pages, applies=lambda r: claim_of(r) is not None))
