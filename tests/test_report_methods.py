@@ -68,3 +68,17 @@ def test_methods_page_reads_the_config_and_the_claim(stem):
     assert reproduce[0].startswith(f"tailrisk run experiments/{stem}.toml")
     # the hash is the one the suite names the experiment's folder with, not the stub's
     assert config_hash(exp) in reproduce[2] and "0" * 16 not in reproduce[2]
+
+
+def test_network_and_replay_reports_get_a_manifest_page_runs_do_not():
+    """A run's report has its own title page (the manifest); a network or replay report,
+    which has none, gets one from the claim family."""
+    from tailrisk.report.registry import families
+
+    [claim] = [f for f in families() if f.name == "claim"]
+    exp = load_config(EXPERIMENTS / "07_recourse_default.toml")
+    network = SimpleNamespace(experiment=exp, extra={"claim": exp.claim})
+    run = SimpleNamespace(experiment=exp, extra={"claim": exp.claim}, per_path={})
+    assert [p.title for p in claim.pages(network)] == ["claim and verdict", "methods",
+                                                        "manifest"]
+    assert [p.title for p in claim.pages(run)] == ["claim and verdict", "methods"]

@@ -136,10 +136,13 @@ def _claim_page(result: RunResult):
 
 
 def _pages(result: RunResult) -> list[Page]:
-    from .claim_methods import methods_page
+    from .claim_methods import manifest_page, methods_page
 
-    return [Page("claim and verdict", lambda: _claim_page(result)),
-            Page("methods", lambda: methods_page(result, verdict_of(result)))]
+    pages = [Page("claim and verdict", lambda: _claim_page(result)),
+             Page("methods", lambda: methods_page(result, verdict_of(result)))]
+    if not hasattr(result, "per_path"):  # a network or replay report has no run title page
+        pages.append(Page("manifest", lambda: manifest_page(result)))
+    return pages
 
 
 register(PageFamily("claim", ORDER, _pages, applies=lambda r: claim_of(r) is not None))

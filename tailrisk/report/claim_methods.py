@@ -15,7 +15,7 @@ from .format import short, step_text
 if TYPE_CHECKING:  # pragma: no cover
     from ..runner import RunResult
 
-__all__ = ["methods_lines", "methods_page"]
+__all__ = ["manifest_page", "methods_lines", "methods_page"]
 
 #: model parameters worth naming (others are defaults a reader can find in the config listing)
 _MODEL_KEYS = ("mode", "mu", "r", "sigma", "scale", "nu", "alpha", "lam", "jump_mean",
@@ -178,4 +178,36 @@ def methods_page(result: RunResult, verdict: Any):
             y -= 0.024 * (text.count("\n") + 1)
         y -= 0.02
     style.footer(fig, result, "methods")
+    return fig
+
+
+def manifest_page(result: Any):
+    """The reproducibility manifest of a network or replay report, which have no run title
+    page: config hash, seed, the software and machine the report was made with, and the
+    validated config."""
+    import matplotlib.pyplot as plt
+
+    from ..config import config_hash
+    from ..runner import _environment
+    from .methods import config_listing
+
+    extra = result.extra or {}
+    exp = extra.get("experiment") or result.experiment
+    env = _environment()
+    fig = plt.figure()
+    fig.text(0.04, 0.94, f"Manifest: {exp.run.name}", fontsize=style.TITLE_SIZE - 4,
+             weight="bold")
+    info = [("config hash", config_hash(exp)), ("seed", str(exp.run.seed)),
+            ("report made with", f"tailrisk {env['tailrisk']}, Python {env['python']}, numpy "
+                                 f"{env['numpy']}, jax {env['jax']}, jaxlib {env['jaxlib']}"),
+            ("device", f"jax {env['jax_backend']}: {', '.join(env['jax_devices'])}"),
+            ("platform", env["platform"])]
+    y = 0.88
+    for key, value in info:
+        fig.text(0.05, y, key, fontsize=style.PANEL_TITLE_SIZE, weight="bold")
+        fig.text(0.22, y, textwrap.shorten(value, 120), fontsize=style.PANEL_TITLE_SIZE,
+                 family="monospace")
+        y -= 0.03
+    config_listing(fig, exp, y - 0.02, rows_fit=48)
+    style.footer(fig, result, "manifest")
     return fig

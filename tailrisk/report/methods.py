@@ -112,17 +112,24 @@ def _title_page(result: RunResult):
         "quantities in contracts (units of the underlying)."
     )
     fig.text(0.05, y - 0.01, textwrap.fill(units, 150), fontsize=style.UNITS_SIZE, style="italic")
+    config_listing(fig, exp, y - 0.06)
+    return fig
+
+
+def config_listing(fig, exp: Any, top: float, rows_fit: int = 32) -> None:
+    """The validated config (defaults filled in), one ``key = value`` a line in three columns
+    from ``top`` (figure fraction) down; the font shrinks when a column has more than
+    ``rows_fit`` lines."""
     rows = [f"{k} = {v!r}" for k, v in _flatten(exp.to_dict())]
-    fig.text(0.05, y - 0.06, "configuration (validated, defaults filled in)", weight="bold")
+    fig.text(0.05, top, "configuration (validated, defaults filled in)", weight="bold")
     cols = 3
     per_col = math.ceil(len(rows) / cols)
     size = style.LISTING_SIZE
-    font = size if per_col <= 32 else max(4.5, size * 32 / per_col)
+    font = size if per_col <= rows_fit else max(4.0, size * rows_fit / per_col)
     for c in range(cols):
         chunk = rows[c * per_col : (c + 1) * per_col]
         text = "\n".join(textwrap.shorten(r, 58) for r in chunk)
-        fig.text(0.05 + c * 0.31, y - 0.08, text, fontsize=font, family="monospace", va="top")
-    return fig
+        fig.text(0.05 + c * 0.31, top - 0.02, text, fontsize=font, family="monospace", va="top")
 
 
 register(
