@@ -46,6 +46,10 @@ def _study(result: RunResult) -> Any:
     return (result.extra or {}).get("study")
 
 
+#: the longest variant label a table cell shows whole (longer ones are cut, not dropped at a space)
+LABEL_CHARS = 33
+
+
 def _label_text(study: Any, i: int) -> str:
     assignment = study.assignments[i]
     if study.kind == "policy_comparison":
@@ -54,7 +58,7 @@ def _label_text(study: Any, i: int) -> str:
              for k, v in assignment.items()]
     text = ", ".join(parts) or "(base)"
     text = f"{study.labels[i]}: {text}" if study.kind == "variants" else text
-    return textwrap.shorten(text, 34, placeholder="...")
+    return text if len(text) <= LABEL_CHARS else text[:LABEL_CHARS - 1] + "…"
 
 
 def _cell(v: Any) -> str:
