@@ -24,15 +24,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._damped_assets import damped_assets
+from ._damped_assets import variant_assets
 from ._monte_carlo import payoff_sums
 
 __all__ = ["bump_greeks", "pathwise_greeks"]
-
-
-def _bumped(exp, **update):
-    model = exp.model.model_copy(update=update)
-    return exp.model_copy(update={"model": model})
 
 
 def _vol_key(model) -> str:
@@ -85,13 +80,15 @@ def bump_greeks(exp, maturities: Sequence[float], strikes, kinds=("call",), *,
 
         accounts = build_population(venue, s0, exp.run.seed)
 
-    def sim(e):
-        return damped_assets(e, maturities, probes=probes, paths=paths, chunk=chunk,
-                             venue=venue, accounts=accounts, antithetic=antithetic)
-
-    base = base if base is not None else sim(exp)
-    up, dn = sim(_bumped(exp, s0=s0 + h)), sim(_bumped(exp, s0=s0 - h))
-    vu, vd = sim(_bumped(exp, **{key: vol + abs_vol})), sim(_bumped(exp, **{key: vol - abs_vol}))
+    models = [exp.model.model_copy(update=u) for u in (
+        {"s0": s0 + h}, {"s0": s0 - h}, {key: vol + abs_vol}, {key: vol - abs_vol})]
+    if base is None:
+        models.insert(0, exp.model)
+    runs = variant_assets(exp, maturities, models, probes=probes, paths=paths, chunk=chunk,
+                          venue=venue, accounts=accounts, antithetic=antithetic)
+    if base is None:
+        base = runs.pop(0)
+    up, dn, vu, vd = runs
     strikes = np.sort(np.asarray(strikes, np.float64))
     cols: dict[str, list] = {c: [] for c in (
         "asset", "probe", "maturity_years", "kind", "strike_usd", "delta", "delta_se", "gamma",
