@@ -1,12 +1,16 @@
 """Greeks of options on damped and undamped assets: delta, gamma and vega.
 
-**Bump and revalue on common random numbers** (every model, damped and undamped): the whole
-simulation (paths and venue) runs again with the start price moved by ``+-h`` and with the
-volatility moved by ``+-v``, on the same random numbers and the same population (the venue's
-accounts, entries and probes stay as they are: the spot moves, the book does not), and central
-differences give ``delta = (P+ - P-) / 2h``, ``gamma = (P+ - 2 P0 + P-) / h^2``,
+**Bump and revalue on common random numbers** (every model, damped and undamped): the venue
+runs again with the start price moved by ``+-h`` and with the volatility moved by ``+-v``, on
+the same random numbers and the same population (the venue's accounts, entries and probes stay
+as they are: the spot moves, the book does not), and central differences give
+``delta = (P+ - P-) / 2h``, ``gamma = (P+ - 2 P0 + P-) / h^2``,
 ``vega = (P(sigma+v) - P(sigma-v)) / 2v``. Their standard errors come from the per-path paired
-differences (the cross sums of :func:`._monte_carlo.payoff_sums`).
+differences (the cross sums of :func:`._monte_carlo.payoff_sums`). The bumped runs go together
+in one pass over the chunks (:func:`._damped_assets.variant_assets`): each chunk's
+paths are drawn once; the ``s0`` bumps use them as they are (bit-identical to drawing them
+again) and a ``gbm`` volatility bump maps them (to float rounding, see
+:mod:`._scenario_paths`); other models draw the volatility bumps' paths again.
 
 **Pathwise by JAX forward mode** (the undamped asset, ``gbm`` and ``student_t`` paths from the
 project's samplers): ``jax.jvp`` of the smoothed payoff of ``S_T(s0, sigma)`` along the sampler's

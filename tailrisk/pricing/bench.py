@@ -10,8 +10,8 @@ Three figures, each the median of ``repeats`` timed calls after one untimed (com
   ``gbm`` (the undamped call's Black–Scholes price is the control's) and ``student_t`` (no
   closed form: the control's price from ``control_factor`` times as many price-only paths, its
   error included; and what the control would give were its price known);
-- bump-and-revalue Greeks (delta, gamma, vega together: four more simulations) against one
-  pricing run: the ratio.
+- bump-and-revalue Greeks (delta, gamma, vega together: four more venue runs on paths drawn
+  once per chunk) against one pricing run: the ratio.
 """
 
 from __future__ import annotations
