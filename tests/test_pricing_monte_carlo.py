@@ -205,3 +205,52 @@ def test_antithetic_paths_do_not_depend_on_the_chunk_size():
     line = np.log(100.0) + (0.03 - 0.5 * 0.6**2) * t
     np.testing.assert_allclose(np.log(a.undamped[0::2]) + np.log(a.undamped[1::2]),
                                np.broadcast_to(2 * line, (500, 2)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["risk_neutral", "physical"])
+def test_gbm_vol_variants_are_their_own_draws_to_rounding(mode):
+    """float32, plain and antithetic: a gbm volatility variant mapped from the base draw is
+    within a few float32 units in the last place of the log price of the paths drawn for the
+    variant itself (their own drift: risk-neutral r - sigma^2 / 2 or physical mu); another
+    change of the model (here r) is drawn, so it is the variant's own run bit for bit."""
+    from tailrisk.pricing._damped_assets import variant_assets
+    from tailrisk.pricing._scenario_paths import how_drawn
+
+    exp = _gbm("float32", paths=2000, steps=2)
+    if mode == "physical":
+        exp = exp.model_copy(update={"model": exp.model.model_copy(
+            update={"mode": "physical", "mu": 0.2})})
+    models = [exp.model.model_copy(update=u) for u in (
+        {"sigma": 0.61}, {"sigma": 0.59}, {"sigma": 0.61, "s0": 101.0}, {"r": 0.05})]
+    assert [how_drawn(exp.model, m) for m in models] == ["affine"] * 3 + ["draw"]
+    for anti in (False, True):
+        runs = variant_assets(exp, MATS, models, antithetic=anti)
+        for m, run in zip(models, runs, strict=True):
+            own = damped_assets(exp.model_copy(update={"model": m}), MATS, antithetic=anti)
+            if m.sigma == exp.model.sigma:
+                np.testing.assert_array_equal(run.undamped, own.undamped)
+                continue
+            lp = np.log(own.undamped)
+            ulp = np.spacing(np.float32(np.max(np.abs(lp))))
+            assert np.max(np.abs(np.log(run.undamped) - lp)) < 4 * ulp, (anti, m.sigma)
+            # a volatility bump moves a path by far more than that
+            base = damped_assets(exp, MATS, antithetic=anti)
+            assert np.max(np.abs(lp - np.log(base.undamped))) > 1000 * ulp
+
+
+def test_only_gbm_volatility_and_start_prices_share_the_draw():
+    from tailrisk.pricing._scenario_paths import how_drawn
+
+    gbm = _gbm("float64", paths=2).model
+    st = parse_config({
+        "run": {"seed": 1, "paths": 2, "steps": 2, "dt": 0.125},
+        "model": {"name": "student_t", "s0": 100.0, "sigma": 0.6, "nu": 4.0,
+                  "mode": "risk_neutral", "r": 0.0},
+    }).model
+    assert how_drawn(gbm, gbm) == "shift"
+    assert how_drawn(gbm, gbm.model_copy(update={"s0": 90.0})) == "shift"
+    assert how_drawn(gbm, gbm.model_copy(update={"sigma": 0.7})) == "affine"
+    assert how_drawn(gbm, gbm.model_copy(update={"sigma": 0.7, "r": 0.1})) == "draw"
+    assert how_drawn(st, st.model_copy(update={"s0": 90.0})) == "shift"
+    assert how_drawn(st, st.model_copy(update={"sigma": 0.7})) == "draw"
+    assert how_drawn(gbm, st) == "draw"

@@ -26,7 +26,7 @@ from ..config import ConfigError, Experiment
 from ..config.pricing import ANTITHETIC_MODELS
 
 __all__ = ["ANTITHETIC_MODELS", "DampedAssets", "check_antithetic", "damped_assets",
-           "maturity_steps"]
+           "maturity_steps", "variant_assets"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,15 +103,34 @@ def damped_assets(exp: Experiment, maturities: Sequence[float], *, probes: Seque
     number of paths. Each path is still a function of its own index alone, so the numbers do
     not depend on the chunk size.
     """
+    return variant_assets(exp, maturities, [exp.model], probes=probes, paths=paths, chunk=chunk,
+                          policy=policy, venue=venue, accounts=accounts, antithetic=antithetic,
+                          first_path=first_path)[0]
+
+
+def variant_assets(exp: Experiment, maturities: Sequence[float], models: Sequence, *,
+                   probes: Sequence[str] | None = None, paths: int | None = None,
+                   chunk: int | None = None, policy: str | None = None, venue=None,
+                   accounts=None, antithetic: bool = False, first_path: int = 0
+                   ) -> list[DampedAssets]:
+    """:func:`damped_assets` of ``exp`` with its price model replaced by each of ``models`` in
+    turn (variants of ``exp.model``: another ``s0``, another volatility), on common random
+    numbers and one population, in one pass over the chunks: each chunk's innovations are
+    drawn once and shared by every variant that allows it (:mod:`._scenario_paths`), then the
+    venue runs once per variant. Each result is what :func:`damped_assets` gives for
+    ``exp`` with that model (bit-identical where only ``s0`` moves, to float rounding where a
+    ``gbm`` volatility moves)."""
     import jax.numpy as jnp
 
     from .._rng import STREAM_PRICE, stream_key
-    from ..paths import log_prices
+    from ._scenario_paths import ScenarioPaths
 
     run, model = exp.run, exp.model
+    models = list(models)
     n_paths = run.paths if paths is None else int(paths)
     if antithetic:
-        check_antithetic(model, n_paths)
+        for m in models:
+            check_antithetic(m, n_paths)
     if run.dtype == "float64":
         import jax
 
@@ -152,48 +171,48 @@ def damped_assets(exp: Experiment, maturities: Sequence[float], *, probes: Seque
     else:
         side = entry = qty = lev = np.zeros(0)
     key = stream_key(run.seed, STREAM_PRICE)
-    und, dam, ent = [], [], []
+    und = [[] for _ in models]
+    dam = [[] for _ in models]
+    ent = [[] for _ in models]
     for start in range(0, n_paths, size):
         stop = min(start + size, n_paths)
         index = np.arange(first_path + start, first_path + start + size, dtype=np.int64)
         path_index = jnp.asarray(index, dtype=jnp.uint32)  # the last chunk padded
         # drawn on the run's whole grid, so path i is the path i of `tailrisk run`; the venue
         # runs to the longest maturity only
-        if antithetic:
-            lp = _mirrored_log_prices(key, model, index, run.steps, run.dt, run.dtype)
-        else:
-            lp = log_prices(key, model, path_index, run.steps, run.dt, run.dtype)
-        if horizon < run.steps:
-            lp = lp[:, :horizon]
-        und.append(np.exp(np.asarray(lp)[: stop - start, np.asarray(steps_k) - 1], dtype=None)
-                   .astype(np.float64))
-        if run_venue:
-            out = simulate_venue(accounts, venue, lp, s0=model.s0, seed=run.seed,
-                                 path_index=path_index, dt=run.dt, policy=policy,
-                                 probe_steps=steps_k)
-            pd = np.asarray(out["probe_damped_at"], np.float64)[: stop - start][:, :, cols]
-            pu = np.asarray(out["probe_undamped_at"], np.float64)[: stop - start][:, :, cols]
-            dam.append(entry + side * pd / qty)
-            ent.append(entry + side * pu / qty)
-    undamped = np.concatenate(und)
+        chunk_paths = ScenarioPaths(key, model, index, steps=run.steps, dt=run.dt,
+                                    dtype=run.dtype, horizon=horizon, antithetic=antithetic)
+        for v, m in enumerate(models):
+            lp = chunk_paths.log_prices(m)
+            und[v].append(np.exp(np.asarray(lp)[: stop - start, np.asarray(steps_k) - 1],
+                                 dtype=None).astype(np.float64))
+            if run_venue:
+                out = simulate_venue(accounts, venue, lp, s0=m.s0, seed=run.seed,
+                                     path_index=path_index, dt=run.dt, policy=policy,
+                                     probe_steps=steps_k)
+                pd = np.asarray(out["probe_damped_at"], np.float64)[: stop - start][:, :, cols]
+                pu = np.asarray(out["probe_undamped_at"], np.float64)[: stop - start][:, :, cols]
+                dam[v].append(entry + side * pd / qty)
+                ent[v].append(entry + side * pu / qty)
+            del lp
     n_mat = len(steps_k)
     empty = np.zeros((n_paths, n_mat, 0))
-    return DampedAssets(
+    return [DampedAssets(
         maturities=np.asarray(steps_k, np.float64) * run.dt,
         steps=steps_k,
-        undamped=undamped,
-        damped=np.concatenate(dam) if run_venue else empty,
-        entitled=np.concatenate(ent) if run_venue else empty,
+        undamped=np.concatenate(und[v]),
+        damped=np.concatenate(dam[v]) if run_venue else empty,
+        entitled=np.concatenate(ent[v]) if run_venue else empty,
         probe_names=names,
         probe_side=side,
         probe_leverage=lev,
         probe_entry=entry,
-        s0=float(model.s0),
-        r=float(getattr(model, "r", 0.0) if model.mode == "risk_neutral" else 0.0),
-        model=model,
+        s0=float(m.s0),
+        r=float(getattr(m, "r", 0.0) if m.mode == "risk_neutral" else 0.0),
+        model=m,
         path_index=np.arange(first_path, first_path + n_paths, dtype=np.int64),
         antithetic=bool(antithetic),
-    )
+    ) for v, m in enumerate(models)]
 
 
 def check_antithetic(model, n_paths: int, key: str = "pricing.antithetic") -> None:
@@ -207,18 +226,3 @@ def check_antithetic(model, n_paths: int, key: str = "pricing.antithetic") -> No
     if n_paths % 2:
         raise ConfigError("<pricing>", [f"{key} = true: paths = {n_paths} must be even (pairs "
                                         "of a path and its mirror)"])
-
-
-def _mirrored_log_prices(key, model, index, steps: int, dt: float, dtype):
-    """Log prices of the antithetic paths ``index`` (global indices): path ``2j`` is path ``j``,
-    path ``2j + 1`` its mirror about the drift line ``log s0 + t x drift``."""
-    import jax.numpy as jnp
-
-    from ..paths import _params, log_prices
-
-    base = jnp.asarray(index // 2, dtype=jnp.uint32)
-    lp = log_prices(key, model, base, steps, dt, dtype)
-    drift = _params.kernel_params(model, steps, dt)["drift"]
-    line = math.log(model.s0) + drift * np.arange(1, steps + 1, dtype=np.float64)
-    mirror = jnp.asarray((index % 2 == 1)[:, None])
-    return jnp.where(mirror, jnp.asarray(2.0 * line, lp.dtype)[None] - lp, lp)

@@ -1,12 +1,16 @@
 """Greeks of options on damped and undamped assets: delta, gamma and vega.
 
-**Bump and revalue on common random numbers** (every model, damped and undamped): the whole
-simulation (paths and venue) runs again with the start price moved by ``+-h`` and with the
-volatility moved by ``+-v``, on the same random numbers and the same population (the venue's
-accounts, entries and probes stay as they are: the spot moves, the book does not), and central
-differences give ``delta = (P+ - P-) / 2h``, ``gamma = (P+ - 2 P0 + P-) / h^2``,
+**Bump and revalue on common random numbers** (every model, damped and undamped): the venue
+runs again with the start price moved by ``+-h`` and with the volatility moved by ``+-v``, on
+the same random numbers and the same population (the venue's accounts, entries and probes stay
+as they are: the spot moves, the book does not), and central differences give
+``delta = (P+ - P-) / 2h``, ``gamma = (P+ - 2 P0 + P-) / h^2``,
 ``vega = (P(sigma+v) - P(sigma-v)) / 2v``. Their standard errors come from the per-path paired
-differences (the cross sums of :func:`._monte_carlo.payoff_sums`).
+differences (the cross sums of :func:`._monte_carlo.payoff_sums`). The bumped runs go together
+in one pass over the chunks (:func:`._damped_assets.variant_assets`): each chunk's
+paths are drawn once; the ``s0`` bumps use them as they are (bit-identical to drawing them
+again) and a ``gbm`` volatility bump maps them (to float rounding, see
+:mod:`._scenario_paths`); other models draw the volatility bumps' paths again.
 
 **Pathwise by JAX forward mode** (the undamped asset, ``gbm`` and ``student_t`` paths from the
 project's samplers): ``jax.jvp`` of the smoothed payoff of ``S_T(s0, sigma)`` along the sampler's
@@ -24,15 +28,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._damped_assets import damped_assets
+from ._damped_assets import variant_assets
 from ._monte_carlo import payoff_sums
 
 __all__ = ["bump_greeks", "pathwise_greeks"]
-
-
-def _bumped(exp, **update):
-    model = exp.model.model_copy(update=update)
-    return exp.model_copy(update={"model": model})
 
 
 def _vol_key(model) -> str:
@@ -85,13 +84,15 @@ def bump_greeks(exp, maturities: Sequence[float], strikes, kinds=("call",), *,
 
         accounts = build_population(venue, s0, exp.run.seed)
 
-    def sim(e):
-        return damped_assets(e, maturities, probes=probes, paths=paths, chunk=chunk,
-                             venue=venue, accounts=accounts, antithetic=antithetic)
-
-    base = base if base is not None else sim(exp)
-    up, dn = sim(_bumped(exp, s0=s0 + h)), sim(_bumped(exp, s0=s0 - h))
-    vu, vd = sim(_bumped(exp, **{key: vol + abs_vol})), sim(_bumped(exp, **{key: vol - abs_vol}))
+    models = [exp.model.model_copy(update=u) for u in (
+        {"s0": s0 + h}, {"s0": s0 - h}, {key: vol + abs_vol}, {key: vol - abs_vol})]
+    if base is None:
+        models.insert(0, exp.model)
+    runs = variant_assets(exp, maturities, models, probes=probes, paths=paths, chunk=chunk,
+                          venue=venue, accounts=accounts, antithetic=antithetic)
+    if base is None:
+        base = runs.pop(0)
+    up, dn, vu, vd = runs
     strikes = np.sort(np.asarray(strikes, np.float64))
     cols: dict[str, list] = {c: [] for c in (
         "asset", "probe", "maturity_years", "kind", "strike_usd", "delta", "delta_se", "gamma",

@@ -82,7 +82,7 @@ def price_options(exp: Experiment, pricing: PricingConfig | None = None, *,
 
     paths, chunk: Monte Carlo budget (default ``pricing.paths`` or ``run.paths``, and
     ``run.chunk_size``). greeks: also compute bump-and-revalue Greeks (default
-    ``pricing.greeks``; four more simulations on common random numbers).
+    ``pricing.greeks``; four more venue runs on common random numbers, the paths drawn once).
     """
     pricing = pricing or exp.pricing
     if pricing is None:
