@@ -161,7 +161,7 @@ def variant_assets(exp: Experiment, maturities: Sequence[float], models: Sequenc
                                         "venue with probes"])
     run_venue = bool(len(names))
     if run_venue:
-        from ..venue.kernel import simulate_venue
+        from ..venue.kernel import rows_budget_for, simulate_venue
 
         idx = accounts.probe_index[cols]
         side = accounts.side[idx].astype(np.float64)
@@ -182,6 +182,10 @@ def variant_assets(exp: Experiment, maturities: Sequence[float], models: Sequenc
         # runs to the longest maturity only
         chunk_paths = ScenarioPaths(key, model, index, steps=run.steps, dt=run.dt,
                                     dtype=run.dtype, horizon=horizon, antithetic=antithetic)
+        # the variants of one chunk have ADL on about the same paths: once one has run, the
+        # others get a pool of account rows for twice its ADL paths, so that none runs twice
+        # (the numbers do not depend on the pool; docs/venue.md)
+        budget = None
         for v, m in enumerate(models):
             lp = chunk_paths.log_prices(m)
             und[v].append(np.exp(np.asarray(lp)[: stop - start, np.asarray(steps_k) - 1],
@@ -189,7 +193,11 @@ def variant_assets(exp: Experiment, maturities: Sequence[float], models: Sequenc
             if run_venue:
                 out = simulate_venue(accounts, venue, lp, s0=m.s0, seed=run.seed,
                                      path_index=path_index, dt=run.dt, policy=policy,
-                                     probe_steps=steps_k)
+                                     probe_steps=steps_k, rows_budget=budget)
+                if len(models) > 1:
+                    adl = int(np.sum(np.asarray(out["adl_events"])[: stop - start] > 0))
+                    budget = max(budget or 0, rows_budget_for(
+                        accounts, policy or venue.policy, run.dtype, 2 * adl))
                 pd = np.asarray(out["probe_damped_at"], np.float64)[: stop - start][:, :, cols]
                 pu = np.asarray(out["probe_undamped_at"], np.float64)[: stop - start][:, :, cols]
                 dam[v].append(entry + side * pd / qty)

@@ -107,6 +107,21 @@ def device_knobs(device=None) -> dict[str, int]:
     return {"block": 64, "compact": 16_384, "rows_budget": max(1 << 26, limit // 8)}
 
 
+def rows_budget_for(accounts: Accounts, policy: str, dtype, paths: int,
+                    device=None) -> int:
+    """A ``rows_budget`` (bytes) whose pool holds the private account rows of ``paths`` paths
+    with ADL, rounded up to a power of two of paths (so that few pool sizes get compiled), at
+    least the device's default and at most 16 times it. For callers that know how many paths
+    will need rows (a run of the same chunk just before); the numbers never depend on it, only
+    whether a chunk runs twice."""
+    default = device_knobs(device)["rows_budget"]
+    per_path = len(pooled_fields(policy)) * (accounts.n + 2) * jnp.dtype(dtype).itemsize
+    if per_path == 0 or paths <= 0:
+        return default
+    want = per_path * (1 << math.ceil(math.log2(paths)))
+    return int(min(max(default, want), 16 * default))
+
+
 def simulate_venue(accounts: Accounts, venue: VenueConfig, log_prices, *, s0: float, seed: int,
                    path_index, dt: float = 1 / 365, policy: str | None = None,
                    block: int | None = None, settle_window: int = 32,
