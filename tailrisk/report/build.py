@@ -7,16 +7,17 @@ failed page leaves the old report, and no temporary file, behind.
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import style
-from .registry import pages_of
+from .registry import Page, pages_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runner import RunResult
 
-__all__ = ["build_report", "report_pages"]
+__all__ = ["build_report", "report_pages", "write_pdf"]
 
 
 def report_pages(result: RunResult) -> list[str]:
@@ -24,8 +25,9 @@ def report_pages(result: RunResult) -> list[str]:
     return [page.title for page in pages_of(result)]
 
 
-def build_report(result: RunResult, path: str | Path) -> Path:
-    """Write the multi-page PDF report of ``result`` to ``path``; returns the path."""
+def write_pdf(pages: Iterable[Page], path: str | Path, title: str) -> Path:
+    """Draw ``pages`` in order into the PDF ``path`` (atomically), each closed once saved;
+    returns the path. Every report (a run's, a network's, a replay's) is written here."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -35,16 +37,11 @@ def build_report(result: RunResult, path: str | Path) -> Path:
     from .._atomic import atomic_write
 
     path = Path(path)
-    exp = result.experiment
-    meta = {
-        "Title": f"tailrisk report: {exp.run.name} ({result.config_hash})",
-        "Creator": "tailrisk",
-        "CreationDate": None,
-    }
+    meta = {"Title": title, "Creator": "tailrisk", "CreationDate": None}
 
     def write(fh) -> None:
         with plt.rc_context(style.RC), PdfPages(fh, metadata=meta) as pdf:
-            for page in pages_of(result):
+            for page in pages:
                 fig = page.draw()
                 try:
                     style.finish(fig)
@@ -63,3 +60,9 @@ def build_report(result: RunResult, path: str | Path) -> Path:
         if collecting:
             gc.enable()
     return path
+
+
+def build_report(result: RunResult, path: str | Path) -> Path:
+    """Write the multi-page PDF report of ``result`` to ``path``; returns the path."""
+    return write_pdf(pages_of(result), path,
+                     f"tailrisk report: {result.experiment.run.name} ({result.config_hash})")

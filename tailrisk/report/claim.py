@@ -9,6 +9,7 @@ which passes the claim, the verdict and the experiment in ``result.extra``). The
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from typing import TYPE_CHECKING, Any
 
@@ -49,10 +50,9 @@ def verdict_of(result: RunResult) -> Any:
     return decide(claim_of(result), {None: world_of(result)}, seed=result.experiment.run.seed)
 
 
-def _claim_page(result: RunResult):
+def _claim_page(result: RunResult, verdict: Any):
     import matplotlib.pyplot as plt
 
-    verdict = verdict_of(result)
     extra = result.extra or {}
     exp = extra.get("experiment") or result.experiment
     name = extra.get("source") or exp.run.name
@@ -138,8 +138,10 @@ def _claim_page(result: RunResult):
 def _pages(result: RunResult) -> list[Page]:
     from .claim_methods import manifest_page, methods_page
 
-    pages = [Page("claim and verdict", lambda: _claim_page(result)),
-             Page("methods", lambda: methods_page(result, verdict_of(result)))]
+    # decided once for both pages (a plain run's report decides it on its own paths)
+    verdict = functools.cache(lambda: verdict_of(result))
+    pages = [Page("claim and verdict", lambda: _claim_page(result, verdict())),
+             Page("methods", lambda: methods_page(result, verdict()))]
     if not hasattr(result, "per_path"):  # a network or replay report has no run title page
         pages.append(Page("manifest", lambda: manifest_page(result)))
     return pages

@@ -248,30 +248,10 @@ register(PageFamily("contagion", 75, network_pages, applies=_is_network))
 def build_network_report(result, path: str | Path) -> Path:
     """Write the pages of the network families that apply to a network result (the claim page,
     when the suite passed one, and this family's) as a PDF, atomically."""
-    import matplotlib
+    from .build import write_pdf
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.backends.backend_pdf import PdfPages
-
-    from .._atomic import atomic_write
-
-    path = Path(path)
-    meta = {"Title": f"tailrisk network report: {result.experiment.run.name} "
-                     f"({result.config_hash})", "Creator": "tailrisk", "CreationDate": None}
     # the claim page first when the suite decided one (tailrisk run experiments/)
-    fams = [f for f in families() if f.name in ("claim", "contagion") and f.applies(result)]
-
-    def write(fh) -> None:
-        with plt.rc_context(style.RC), PdfPages(fh, metadata=meta) as pdf:
-            for fam in fams:
-                for page in fam.pages(result):
-                    fig = page.draw()
-                    try:
-                        style.finish(fig)
-                        pdf.savefig(fig)
-                    finally:
-                        plt.close(fig)
-
-    atomic_write(path, write, suffix=".pdf")
-    return path
+    pages = [p for f in families() if f.name in ("claim", "contagion") and f.applies(result)
+             for p in f.pages(result)]
+    return write_pdf(pages, path, f"tailrisk network report: {result.experiment.run.name} "
+                                  f"({result.config_hash})")

@@ -388,30 +388,11 @@ register(PageFamily("replay", ORDER, replay_pages, _is_replay))
 def build_replay_report(res, path: str | Path) -> Path:
     """Write the replay's pages (the ``replay`` family, after the claim page when the suite
     decided one) to the PDF ``path``, atomically."""
-    import matplotlib
+    from .build import write_pdf
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.backends.backend_pdf import PdfPages
-
-    from .._atomic import atomic_write
-
-    path = Path(path)
-    meta = {"Title": f"tailrisk replay: {res.experiment.run.name} ({res.config_hash})",
-            "Creator": "tailrisk", "CreationDate": None}
     pages = [p for f in families() if f.name in ("claim", "replay") and f.applies(res)
              for p in f.pages(res)]
-
-    def write(fh) -> None:
-        with plt.rc_context(style.RC), PdfPages(fh, metadata=meta) as pdf:
-            for page in pages:
-                fig = page.draw()
-                try:
-                    style.finish(fig)
-                    pdf.savefig(fig)
-                finally:
-                    plt.close(fig)
-
-    atomic_write(path, write, suffix=".pdf")
+    path = write_pdf(pages, path, f"tailrisk replay: {res.experiment.run.name} "
+                                  f"({res.config_hash})")
     gc.collect()
     return path
