@@ -438,8 +438,14 @@ def test_float64(model):
 
 
 def test_float64_needs_x64():
-    with pytest.raises(ValueError, match="x64"):
-        log_increments(KEY, ALL_MODELS[0], jnp.arange(4), 4, DAY, jnp.float64)
+    # x64 off for this test whatever ran before it in the process (a float64 run turns it on)
+    before = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", False)
+    try:
+        with pytest.raises(ValueError, match="x64"):
+            log_increments(KEY, ALL_MODELS[0], jnp.arange(4), 4, DAY, jnp.float64)
+    finally:
+        jax.config.update("jax_enable_x64", before)
 
 
 def test_bad_arguments():
